@@ -1,0 +1,140 @@
+"""The base class every transform derives from, and the registry that maps spec names to transforms.
+
+A transform is one file under ``ops/``: it declares its parameters, and implements ``apply``. The engine
+draws every declared range once per sample (plus the ``p`` gate) from one uniform tensor, so a transform
+never touches the random generator for its scalar parameters.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from .params import NumberParam, Range, RangeParam, fail, parse_params
+
+OPS: dict[str, type["Op"]] = {}
+
+DOMAINS = {
+    "image": "(B, C, H, W) images with C = 1 or 3",
+    "audio": "(B, C, T) waveforms",
+    "spectrogram": "(B, C, F, T) spectrograms",
+}
+
+
+def register(cls: type["Op"]) -> type["Op"]:
+    """Class decorator: make ``cls`` available in specs under ``cls.name``."""
+    if cls.name in OPS:
+        raise RuntimeError(f"two transforms are registered as '{cls.name}'")
+    OPS[cls.name] = cls
+    return cls
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a transform may need to know beyond its own keys."""
+
+    sample_rate: int | None = None
+
+
+Params = dict[str, torch.Tensor]
+
+
+class Op(nn.Module):
+    """One transform of a spec.
+
+    Subclasses set ``name``, ``domain`` and ``params`` and implement ``apply``. ``apply`` receives a float32
+    batch it may modify in place and the per-sample parameters: ``active`` (B,) bool plus one (B,) or
+    (B, columns) tensor per declared range. It must leave samples whose ``active`` is False unchanged and
+    must not synchronise with the host.
+    """
+
+    name: ClassVar[str]
+    domain: ClassVar[str]
+    params: ClassVar[dict]
+    geometric: ClassVar[bool] = False
+    default_p: ClassVar[float] = 1.0
+
+    def __init__(self, given: dict | None, context: BuildContext = BuildContext()):
+        super().__init__()
+        self.cfg = parse_params(self.name, {**self.params, "p": NumberParam(self.default_p, 0.0, 1.0)}, given)
+        self.context = context
+        self.validate()
+
+    def validate(self) -> None:
+        """Checks that involve several keys or the build context; raise ``self.error(key, message)``."""
+
+    def error(self, key: str | None, message: str):
+        return fail(self.name, key, message)
+
+    @property
+    def ranges(self) -> list[tuple[str, Range, RangeParam]]:
+        return [(k, self.cfg[k], d) for k, d in self.params.items() if isinstance(d, RangeParam)]
+
+    def columns(self) -> int:
+        """How many uniforms one sample consumes: the gate plus one per range column."""
+        return 1 + sum(d.columns for _, _, d in self.ranges)
+
+    def draw(self, u: torch.Tensor, active: torch.Tensor) -> Params:
+        """Turn uniforms ``u`` (B, columns) into this op's per-sample parameters."""
+        out = {"active": active & (u[:, 0] < self.cfg["p"])}
+        col = 1
+        for key, rng, decl in self.ranges:
+            v = self.sample(key, u[:, col : col + decl.columns], rng, decl)
+            out[key] = v[:, 0] if decl.columns == 1 else v
+            col += decl.columns
+        return out
+
+    def sample(self, key: str, u: torch.Tensor, rng: Range, decl: RangeParam) -> torch.Tensor:
+        """Map uniforms to values of one range: continuous, or whole numbers where declared."""
+        return integers(u, rng.lo, rng.hi) if decl.integer else rng.at(u)
+
+    def check_input(self, x: torch.Tensor) -> None:
+        ok = x.dim() == (3 if self.domain == "audio" else 4)
+        if self.domain == "image":
+            ok = ok and x.shape[1] in (1, 3)
+        if not ok:
+            raise ValueError(f"augment: op '{self.name}' expects {DOMAINS[self.domain]}; got shape {tuple(x.shape)}")
+
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.cfg.items())
+
+
+def integers(u: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """Uniform whole numbers in [lo, hi] from uniforms in [0, 1), like ``random.randint(lo, hi)``."""
+    return (lo + u * (hi - lo + 1)).floor().clamp_(max=hi)
+
+
+def per_sample(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Reshape a (B,) parameter to broadcast against ``x``: (B, 1, 1, ...)."""
+    return v.reshape(v.shape[0], *([1] * (x.dim() - 1)))
+
+
+class DeviceConstants:
+    """Constant tensors copied to each device once, so the hot path never copies from the host."""
+
+    def __init__(self, **tensors: torch.Tensor):
+        self._host = tensors
+        self._cache: dict[tuple, torch.Tensor] = {}
+
+    def get(self, name: str, like: torch.Tensor) -> torch.Tensor:
+        key = (name, like.device, like.dtype)
+        if key not in self._cache:
+            self._cache[key] = self._host[name].to(like.device, like.dtype)
+        return self._cache[key]
+
+
+def keep_inactive(active: torch.Tensor, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Samples that are not active keep their input exactly (``out`` is updated in place).
+
+    On CPU only the inactive samples are copied (reading the mask costs no device sync there); on an
+    accelerator a branch-free ``where`` avoids the host sync that indexing would need.
+    """
+    if out.device.type == "cpu":
+        idle = (~active).nonzero()[:, 0]
+        return out.index_copy_(0, idle, x.index_select(0, idle)) if idle.numel() else out
+    return torch.where(per_sample(active, out), out, x)

@@ -1,0 +1,45 @@
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ..op import Op, register
+from ..params import NumberParam, RangeParam
+
+
+@register
+class Blur(Op):
+    """Gaussian blur with a per-sample sigma (pixels), separable, reflect border: Kornia's
+    ``gaussian_blur2d``. The kernel size defaults to ``2 * ceil(3 * sigma_max) + 1``.
+
+    Spec: ``blur: {sigma: [0.1, 2.0], kernel_size: 13, p: 0.3}``
+    """
+
+    name = "blur"
+    domain = "image"
+    params = {
+        "sigma": RangeParam((0.1, 2.0), low=0.0),
+        "kernel_size": NumberParam(None, low=3, integer=True, odd=True),
+    }
+
+    def validate(self):
+        if self.cfg["sigma"].lo <= 0:
+            raise self.error("sigma", f"sigma must be > 0, got a range from {self.cfg['sigma'].lo:g}")
+        if self.cfg["kernel_size"] is None:
+            self.cfg["kernel_size"] = 2 * math.ceil(3 * self.cfg["sigma"].hi) + 1
+
+    def apply(self, x, p, g):  # x: (B, C, H, W)
+        B, C, H, W = x.shape
+        k = self.cfg["kernel_size"]
+        r = k // 2
+        if r >= H or r >= W:
+            raise ValueError(f"augment: op 'blur': kernel_size {k} needs images larger than {r} pixels; got {H}x{W}")
+        # An inactive sample gets a vanishing sigma: its kernel is an exact unit impulse.
+        sigma = torch.where(p["active"], p["sigma"], 1e-6)
+        taps = torch.arange(k, device=x.device, dtype=x.dtype) - r
+        kernel = torch.exp(-(taps**2) / (2 * sigma[:, None] ** 2))  # (B, k)
+        kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(C, 0)  # (B*C, k)
+        y = F.pad(x.reshape(1, B * C, H, W), (r, r, r, r), mode="reflect")
+        y = F.conv2d(y, kernel.view(B * C, 1, 1, k), groups=B * C)  # along W
+        y = F.conv2d(y, kernel.view(B * C, 1, k, 1), groups=B * C)  # along H
+        return y.view(B, C, H, W)

@@ -1,0 +1,47 @@
+import torch
+
+from ..audio import percentile, rms
+from ..cpu_parallel import sort_rows_
+from ..op import Op, integers, keep_inactive, per_sample, register
+from ..params import ChoiceParam, RangeParam
+
+
+@register
+class Distortion(Op):
+    """Waveshaping distortion with a per-sample ``amount`` in [0, 1].
+
+    ``mode: tanh`` is audiomentations ``TanhDistortion`` (amount = its ``distortion``: gain set from the
+    ``100 - 99 * amount`` percentile of ``|x|``, tanh, then RMS restored). ``mode: clip`` is
+    ``ClippingDistortion`` (amount = ``percentile_threshold / 100``, drawn in whole percent; half of it is
+    clipped off each end).
+
+    Spec: ``distortion: {mode: tanh, amount: [0.01, 0.7], p: 0.5}``
+    """
+
+    name = "distortion"
+    domain = "audio"
+    params = {
+        "mode": ChoiceParam("tanh", ("tanh", "clip")),
+        "amount": RangeParam((0.01, 0.7), low=0.0, high=1.0),
+    }
+
+    def sample(self, key, u, rng, decl):
+        if self.cfg["mode"] == "clip":  # whole percents, like random.randint in ClippingDistortion
+            return integers(u, round(rng.lo * 100), round(rng.hi * 100)) / 100
+        return super().sample(key, u, rng, decl)
+
+    def apply(self, x, p, g):  # x: (B, C, T)
+        a = p["active"]
+        if self.cfg["mode"] == "clip":
+            s = sort_rows_(x.flatten(1).clone())
+            lower = (p["amount"] * 100).round().div(2).floor()  # int(threshold / 2) in audiomentations
+            lo, hi = percentile(s, lower), percentile(s, 100 - lower)
+            inf = torch.full_like(lo, torch.inf)
+            lo, hi = torch.where(a, lo, -inf), torch.where(a, hi, inf)
+            return x.clamp_(per_sample(lo, x), per_sample(hi, x))
+        s = sort_rows_(x.flatten(1).abs())
+        gain = 0.5 / (percentile(s, 100 - 99 * p["amount"]) + 1e-6)
+        y = torch.sigmoid(x * per_sample(2 * gain, x)).mul_(2).sub_(1)  # tanh(g x), faster on CPU
+        before = rms(x)
+        post = torch.where(before > 1e-9, before / rms(y), 1.0)
+        return keep_inactive(a, y.mul_(per_sample(post, x)), x)

@@ -1,0 +1,20 @@
+import torch
+
+from ..op import Op, per_sample, register
+from ..params import RangeParam
+
+
+@register
+class Gain(Op):
+    """Multiply the waveform by a per-sample gain in decibels (audiomentations ``Gain``).
+
+    Spec: ``gain: {db: [-12, 12], p: 0.5}`` (a scalar ``g`` means ``[-g, g]``)
+    """
+
+    name = "gain"
+    domain = "audio"
+    params = {"db": RangeParam(6.0, scalar="sym")}
+
+    def apply(self, x, p, g):  # x: (B, C, T)
+        db = torch.where(p["active"], p["db"], 0.0)
+        return x.mul_(per_sample(10 ** (db / 20), x))

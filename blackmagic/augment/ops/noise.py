@@ -1,0 +1,27 @@
+import torch
+
+from ..op import Op, per_sample, register
+from ..params import RangeParam
+
+
+@register
+class Noise(Op):
+    """Additive Gaussian noise with a per-sample standard deviation, in [0, 1] pixel units.
+
+    Spec: ``noise: {std: [0.0, 0.08], p: 0.5}``
+
+    Example:
+        >>> from blackmagic import augment
+        >>> pipe = augment.build([{"noise": {"std": 0.1}}], seed=0)
+        >>> pipe(torch.zeros(2, 1, 4, 4)).std().item() > 0
+        True
+    """
+
+    name = "noise"
+    domain = "image"
+    params = {"std": RangeParam((0.0, 0.05), low=0.0)}
+
+    def apply(self, x, p, g):  # x: (B, C, H, W)
+        std = torch.where(p["active"], p["std"], 0.0)
+        n = torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)
+        return x.addcmul_(n, per_sample(std, x))

@@ -1,0 +1,24 @@
+import torch
+
+from ..audio import rms
+from ..op import Op, per_sample, register
+from ..params import RangeParam
+
+
+@register
+class NoiseSNR(Op):
+    """Add Gaussian noise at a per-sample signal-to-noise ratio in dB (audiomentations ``AddGaussianSNR``:
+    the noise std is the clip's RMS divided by ``10 ** (snr / 20)``).
+
+    Spec: ``noise_snr: {snr_db: [10, 40], p: 0.3}``
+    """
+
+    name = "noise_snr"
+    domain = "audio"
+    params = {"snr_db": RangeParam((10.0, 40.0))}
+
+    def apply(self, x, p, g):  # x: (B, C, T)
+        std = rms(x) / 10 ** (p["snr_db"] / 20)
+        std = torch.where(p["active"], std, 0.0)
+        n = torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)
+        return x.addcmul_(n, per_sample(std, x))

@@ -1,0 +1,21 @@
+import torch
+
+from ..op import Op, per_sample, register
+from ..params import RangeParam
+
+
+@register
+class PixelDropout(Op):
+    """Zero each pixel (all its channels together) with a per-sample probability ``rate``.
+
+    Spec: ``pixel_dropout: {rate: [0.0, 0.05], p: 0.5}``
+    """
+
+    name = "pixel_dropout"
+    domain = "image"
+    params = {"rate": RangeParam((0.0, 0.05), low=0.0, high=1.0)}
+
+    def apply(self, x, p, g):  # x: (B, C, H, W)
+        rate = torch.where(p["active"], p["rate"], 0.0)
+        u = torch.rand((x.shape[0], 1, *x.shape[2:]), generator=g, device=x.device)  # (B, 1, H, W)
+        return x.mul_(u >= per_sample(rate, u))

@@ -1,0 +1,83 @@
+import torch
+
+from ..op import Op, integers, register
+from ..params import ChoiceParam, FlagParam, NumberParam, RangeParam
+
+# audiomentations refuses fades shorter than this (2 samples at 8 kHz)
+MIN_FADE = 0.00025
+
+
+@register
+class TimeShift(Op):
+    """Shift audio in time, as audiomentations ``Shift``: positive = later, rounded to whole samples, with
+    rollover (wrap around) or zero fill, and an optional fade (seconds) at the stitch.
+
+    Spec: ``time_shift: {shift: [-0.1, 0.1], unit: fraction, rollover: true, fade: 0.0, p: 0.5}`` where
+    ``unit`` is ``fraction`` (of the clip length), ``seconds`` or ``samples``; a scalar ``s`` means ``[-s, s]``.
+    """
+
+    name = "time_shift"
+    domain = "audio"
+    params = {
+        "shift": RangeParam(0.1, scalar="sym"),
+        "unit": ChoiceParam("fraction", ("fraction", "seconds", "samples")),
+        "rollover": FlagParam(True),
+        "fade": NumberParam(0.0, low=0.0),
+    }
+
+    def validate(self):
+        unit, shift, fade = self.cfg["unit"], self.cfg["shift"], self.cfg["fade"]
+        if unit == "fraction" and (shift.lo < -1 or shift.hi > 1):
+            raise self.error("shift", f"a fraction of the length must lie in [-1, 1], got [{shift.lo:g}, {shift.hi:g}]")
+        if unit == "samples" and (shift.lo != int(shift.lo) or shift.hi != int(shift.hi)):
+            raise self.error("shift", f"with unit 'samples' the range must hold whole numbers, got [{shift.lo:g}, {shift.hi:g}]")
+        if 0 < fade < MIN_FADE:
+            raise self.error("fade", f"a fade must be 0 (off) or at least {MIN_FADE} s, got {fade:g}")
+        if (unit == "seconds" or fade > 0) and not self.context.sample_rate:
+            key = "unit" if unit == "seconds" else "fade"
+            raise self.error(key, "needs the sample rate: build(spec, sample_rate=...)")
+
+    def sample(self, key, u, rng, decl):
+        if self.cfg["unit"] == "samples":
+            return integers(u, rng.lo, rng.hi)
+        return super().sample(key, u, rng, decl)
+
+    def apply(self, x, p, g):  # x: (B, C, T)
+        B, C, T = x.shape
+        shift = p["shift"]
+        if self.cfg["unit"] == "fraction":
+            shift = shift * T
+        elif self.cfg["unit"] == "seconds":
+            shift = shift * self.context.sample_rate
+        n = torch.where(p["active"], shift.round(), 0.0).long()  # (B,) samples, later > 0
+        # Output sample t comes from t - n: one window of [x, x] (rollover) or [0, x, 0] (zero fill) per
+        # sample, gathered whole, with no per-element index arithmetic.
+        if self.cfg["rollover"]:
+            padded = torch.cat([x, x], dim=-1)  # (B, C, 2T)
+            start = (-n).remainder(T)
+        else:
+            zeros = torch.zeros_like(x)
+            padded = torch.cat([zeros, x, zeros], dim=-1)  # (B, C, 3T)
+            start = (T - n).clamp(0, 2 * T)
+        out = padded.unfold(-1, T, 1)[torch.arange(B, device=x.device), :, start]  # (B, C, T)
+        if self.cfg["fade"] > 0:
+            t = torch.arange(T, device=x.device)
+            out = out.mul_(self._fade(n[:, None], t, x)[:, None, :])
+        return out
+
+    def _fade(self, n, t, x):
+        """Gain (B, T): equal-energy fade in after and fade out before the stitch, as audiomentations."""
+        length = int(self.context.sample_rate * self.cfg["fade"])
+        r = torch.linspace(0, 1, length, device=x.device, dtype=x.dtype)
+        a = r * (1 - r)
+        b = a * (1 + 1.4186 * a)
+        fade_in, fade_out = (b + r) ** 2, (b + 1 - r) ** 2
+        T = x.shape[-1]
+        stitch = torch.where(n > 0, n, n + T)  # where the old start (n > 0) or the old end (n < 0) now is
+        d = t - stitch  # (B, T)
+        rolled = self.cfg["rollover"]
+        use_in = (n > 0) | ((n < 0) & rolled)
+        use_out = (n < 0) | ((n > 0) & rolled)
+        gain = torch.ones_like(d, dtype=x.dtype)
+        gain = torch.where(use_in & (d >= 0) & (d < length), fade_in[d.clamp(0, length - 1)], gain)
+        return torch.where(use_out & (d < 0) & (d >= -length), fade_out[(d + length).clamp(0, length - 1)], gain)

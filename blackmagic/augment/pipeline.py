@@ -1,0 +1,172 @@
+"""The torch backend: a spec compiled into an ``nn.Module`` that augments whole batches on their device."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from .geometry import resample
+from .op import BuildContext, Op, Params
+from .params import SpecError
+from .spec import load_spec, parse
+
+RNG_STATE = "rng_state"
+Stage = Callable[[torch.Tensor, dict, torch.Generator], torch.Tensor]
+
+
+class Pipeline(nn.Module):
+    """An augmentation spec applied per sample, with fresh random parameters on every call.
+
+    Args:
+        spec: a list of ``{op: {params}}`` items, YAML text, or a path to a YAML file (see ``load_spec``).
+        seed: seeds the pipeline's own generator (one per device); ``None`` draws a seed from torch's global
+            generator, so ``torch.manual_seed`` makes the pipeline reproducible too.
+        sample_rate: audio sample rate in Hz, needed by ops that work in seconds.
+        tile_bytes: on CPU, the batch is processed in tiles of about this many bytes so that every op's
+            passes stay in cache; one tile on GPU.
+
+    Shape:
+        - Input: (B, C, H, W) images (uint8 or float in [0, 1]), (B, C, T) audio or (B, C, F, T) spectrograms.
+        - Output: float32, same shape, same device.
+
+    Example:
+        >>> pipe = Pipeline([{"rotate": {"degrees": 30}}, {"noise": {"std": [0, 0.05], "p": 0.5}}], seed=0)
+        >>> pipe(torch.zeros(8, 3, 32, 32, dtype=torch.uint8)).shape
+        torch.Size([8, 3, 32, 32])
+    """
+
+    def __init__(self, spec: Any, seed: int | None = None, sample_rate: int | None = None, tile_bytes: int = 1 << 21):
+        super().__init__()
+        self.root = parse(load_spec(spec), BuildContext(sample_rate=sample_rate))
+        ops = self.root.leaves()
+        self.ops = nn.ModuleList(ops)
+        domains = {op.domain: op.name for op in ops}
+        if len(domains) > 1:
+            mixed = ", ".join(f"'{name}' ({domain})" for domain, name in domains.items())
+            raise SpecError(f"augment spec: one pipeline works on one kind of input; it mixes {mixed}")
+        self.domain = next(iter(domains), None)
+        self.stages = _stages(ops)
+        self.columns = self.root.columns()
+        self.seed = int(torch.randint(0, 2**62, ()).item()) if seed is None else int(seed)
+        self.tile_bytes = tile_bytes
+        self.last_params: dict[str, Any] | None = None
+        self._generators: dict[tuple, torch.Generator] = {}
+
+    def generator(self, device: torch.device) -> torch.Generator:
+        """The pipeline's generator on ``device``; DataLoader workers each get their own stream."""
+        worker = _worker()
+        key = (device, worker)
+        if key not in self._generators:
+            g = torch.Generator(device=device)
+            g.manual_seed((self.seed + 0x9E3779B97F4A7C15 * worker) % 2**63)
+            self._generators[key] = g
+        return self._generators[key]
+
+    @torch.no_grad()
+    def fit(self, data: torch.Tensor) -> "Pipeline":
+        """Fit the ops that learn from training data (``whiten: {mode: zca}``) on a batch of training inputs."""
+        x = _to_float(data)
+        for op in self.ops:
+            if hasattr(op, "fit"):
+                op.fit(x)
+        return self
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor, params: dict | None = None) -> torch.Tensor:
+        """Augment a batch. Pass ``params=pipeline.last_params`` to replay the previous call exactly."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"augment: a pipeline takes a torch.Tensor batch, got {type(x).__name__}")
+        for op in self.ops:
+            op.check_input(x)
+        B, device = x.shape[0], x.device
+        if params is None:
+            g = self.generator(device)
+            u = torch.rand(B, self.columns, generator=g, device=device)
+            params = self.root.draw(u, torch.ones(B, dtype=torch.bool, device=device))
+            params[RNG_STATE] = g.get_state()  # where the data-sized draws (noise, masks) start
+        else:
+            g = torch.Generator(device=device)
+            g.set_state(params[RNG_STATE])
+        out = _to_float(x)
+        tiles = self._tiles(out)
+        if tiles is None:
+            out = self._run(out, params, g)
+        for rows in tiles or ():
+            tile = out[rows]
+            result = self._run(tile, _rows(params, rows), g)
+            if result.data_ptr() != tile.data_ptr():
+                tile.copy_(result)
+        self.last_params = params
+        return out
+
+    def _run(self, x: torch.Tensor, params: dict, g: torch.Generator) -> torch.Tensor:
+        for stage in self.stages:
+            x = stage(x, params, g)
+        return x
+
+    def _tiles(self, x: torch.Tensor) -> list[slice] | None:
+        """Row ranges to process one after another on CPU, or ``None`` for the whole batch at once."""
+        if x.device.type != "cpu" or not self.tile_bytes or x.shape[0] == 0:
+            return None
+        rows = max(1, self.tile_bytes // max(1, x[0].numel() * x.element_size()))
+        if rows >= x.shape[0]:
+            return None
+        return [slice(i, i + rows) for i in range(0, x.shape[0], rows)]
+
+
+def _worker() -> int:
+    info = torch.utils.data.get_worker_info()
+    return info.id if info else 0
+
+
+def _to_float(x: torch.Tensor) -> torch.Tensor:
+    """A float32 copy the ops may modify in place: uint8 is scaled to [0, 1], floats are taken as they are."""
+    if x.dtype == torch.uint8:
+        return torch.div(x, 255.0)
+    if not x.is_floating_point():
+        raise TypeError(f"augment: inputs must be uint8 or floating point, got {x.dtype}")
+    return x.to(torch.float32, copy=True)
+
+
+def _rows(params: dict, rows: slice) -> dict:
+    return {k: {n: v[rows] for n, v in p.items()} for k, p in params.items() if k != RNG_STATE}
+
+
+def _stages(ops: list[Op]) -> list[Stage]:
+    """One stage per op, except that adjacent geometric ops share a single resampling."""
+    stages: list[Stage] = []
+    group: list[Op] = []
+
+    def flush():
+        if group:
+            ops_ = list(group)
+            stages.append(lambda x, p, g: resample(x, [(op, p[op.key]) for op in ops_]))
+            group.clear()
+
+    for op in ops:
+        if op.geometric:
+            group.append(op)
+            continue
+        flush()
+        stages.append(lambda x, p, g, op=op: op.apply(x, p[op.key], g))
+    flush()
+    return stages
+
+
+def build(spec: Any, backend: str = "torch", seed: int | None = None, **options) -> Pipeline:
+    """Compile an augmentation spec for a backend.
+
+    Args:
+        spec: list of ``{op: {params}}`` items, YAML text, or a YAML file path.
+        backend: ``"torch"`` (batched, any device) or ``"dali"`` (operators for a DALI ``pipeline_def``).
+        seed: makes the sequence of random draws reproducible.
+        options: backend options, e.g. ``sample_rate`` for audio ops that work in seconds.
+    """
+    if backend == "torch":
+        return Pipeline(spec, seed=seed, **options)
+    if backend == "dali":
+        from .dali import DaliAugment
+
+        return DaliAugment(spec, seed=seed, **options)
+    raise ValueError(f"augment.build: unknown backend {backend!r}; choose 'torch' or 'dali'")

@@ -1,0 +1,96 @@
+"""Parse a spec (Python list, YAML text or YAML file) into a tree of ops and combinators."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .combinators import Leaf, Node, OneOf, SomeOf, Sequence
+from .op import OPS, BuildContext
+from .params import NumberParam, RangeParam, SpecError, fail, parse_params
+
+SPEC_KEYS = ("augment", "audio_augment", "spec_augment")
+COMBINATORS = ("one_of", "some_of")
+
+
+def load_spec(spec: Any) -> list:
+    """Return the list form of a spec given as a list, a YAML string, or a path to a YAML file.
+
+    A mapping is accepted when it holds exactly one of ``augment``, ``audio_augment`` or ``spec_augment``.
+    """
+    source = None
+    if isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and spec.endswith((".yaml", ".yml"))):
+        source = Path(spec)
+        if not source.is_file():
+            raise SpecError(f"augment spec: no such file: {source}")
+        try:
+            spec = yaml.safe_load(source.read_text())
+        except yaml.YAMLError as e:
+            raise SpecError(f"augment spec: {source} is not valid YAML: {e}") from None
+    elif isinstance(spec, str):
+        try:
+            spec = yaml.safe_load(spec)
+        except yaml.YAMLError as e:
+            raise SpecError(f"augment spec: not valid YAML: {e}") from None
+    where = f" in {source}" if source else ""
+    if isinstance(spec, dict):
+        found = [k for k in SPEC_KEYS if k in spec]
+        if len(found) != 1:
+            hint = "; write ops as a list: [{op: {params}}, ...]" if set(spec) & set(OPS) else ""
+            raise SpecError(
+                f"augment spec{where}: a mapping must hold exactly one of {', '.join(SPEC_KEYS)}; found {sorted(spec)}{hint}"
+            )
+        spec = spec[found[0]]
+    if spec is None:
+        spec = []
+    if not isinstance(spec, list):
+        raise SpecError(f"augment spec{where}: expected a list of {{op: {{params}}}} items, got {type(spec).__name__}")
+    return spec
+
+
+def parse(items: list, context: BuildContext) -> Node:
+    counter = iter(range(1 << 30))
+    return Sequence([_item(it, context, counter) for it in items])
+
+
+def _item(item: Any, context: BuildContext, counter) -> Node:
+    if not isinstance(item, dict) or len(item) != 1:
+        raise SpecError(f"augment spec: each item is a one-key mapping like {{rotate: {{degrees: 10}}}}, got {item!r}")
+    (name, value), = item.items()
+    if name == "one_of":
+        cfg = _combinator(name, {"ops": value} if isinstance(value, list) else value, {"weights": _Passthrough()})
+        children = [_item(it, context, counter) for it in cfg["ops"]]
+        weights = cfg["weights"]
+        if weights is not None and (len(weights) != len(children) or any(w < 0 for w in weights) or sum(weights) <= 0):
+            raise fail(name, "weights", f"need {len(children)} non-negative weights with a positive sum, got {weights!r}")
+        return OneOf(children, cfg["p"], weights)
+    if name == "some_of":
+        cfg = _combinator(name, value, {"n": RangeParam(1, low=0, integer=True)})
+        children = [_item(it, context, counter) for it in cfg["ops"]]
+        if cfg["n"].hi > len(children):
+            raise fail(name, "n", f"cannot choose {cfg['n'].hi:g} of {len(children)} ops")
+        return SomeOf(children, cfg["n"], cfg["p"])
+    if name not in OPS:
+        raise SpecError(f"augment spec: unknown op '{name}'; known ops are {', '.join(sorted(OPS) + list(COMBINATORS))}")
+    op = OPS[name](value, context)
+    op.key = f"{next(counter)}.{name}"  # where its parameters live in ``Pipeline.last_params``
+    return Leaf(op)
+
+
+def _combinator(name: str, value: Any, extra: dict) -> dict:
+    if not isinstance(value, dict) or "ops" not in value:
+        raise fail(name, "ops", "write a list of items, or {ops: [...], p: ...}")
+    ops = value["ops"]
+    if not isinstance(ops, list) or not ops:
+        raise fail(name, "ops", f"expected a non-empty list of items, got {ops!r}")
+    return parse_params(name, {"ops": _Passthrough(), "p": NumberParam(1.0, 0.0, 1.0), **extra}, value)
+
+
+class _Passthrough:
+    """A combinator key checked by the combinator itself (its child list, its weights)."""
+
+    default = None
+
+    def parse(self, op, key, value):
+        return value
