@@ -1,10 +1,13 @@
-"""The ``blackmagic`` command: LightningCLI subcommands (fit, validate, test, predict) plus ``preview``."""
+"""The ``blackmagic`` command: LightningCLI subcommands (fit, validate, test, predict) plus ``train`` (fit then
+test), ``preview`` (a picture of a spec) and ``export`` (TorchScript, ONNX and a size report)."""
 from __future__ import annotations
 
 import sys
 
 EXTRA = {
+    "train": "blackmagic.harness.train",
     "preview": "blackmagic.augment.preview",
+    "export": "blackmagic.models.export",
 }
 
 

@@ -19,7 +19,7 @@ def read_image(path: Path) -> torch.Tensor:
         with Image.open(path) as im:
             im.load()
             mode = "L" if im.mode in ("1", "L", "I;16", "I", "F", "LA") else "RGB"
-            arr = np.asarray(im.convert(mode))
+            arr = np.array(im.convert(mode))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise DataError(f"{path}: not a readable image ({e}); is it truncated or of another format?") from None
     if arr.ndim == 2:

@@ -72,6 +72,15 @@ class Pipeline(nn.Module):
                 op.fit(x)
         return self
 
+    def set_noise(self, clips) -> "Pipeline":
+        """Give the ``background_noise`` ops their recordings (a list of (T,) waveforms at the sample rate)."""
+        takers = [op for op in self.ops if hasattr(op, "set_noise")]
+        if not takers:
+            raise ValueError("augment: this pipeline has no background_noise op to take recordings")
+        for op in takers:
+            op.set_noise(clips)
+        return self
+
     @torch.no_grad()
     def forward(self, x: torch.Tensor, params: dict | None = None) -> torch.Tensor:
         """Augment a batch. Pass ``params=pipeline.last_params`` to replay the previous call exactly."""

@@ -20,13 +20,21 @@ CASES = {
     "flip": ({"flip": {"p": 0.5}}, IMAGE),
     "blur": ({"blur": {"sigma": [0.5, 2.0]}}, IMAGE),
     "whiten": ({"whiten": {"mode": "standardize", "strength": [0.5, 1.0]}}, IMAGE),
+    "whiten_zca": ({"whiten": {"mode": "zca", "strength": [0.5, 1.0]}}, GREY),
     "time_shift": ({"time_shift": {"shift": [-0.3, 0.3]}}, AUDIO),
     "distortion": ({"distortion": {"mode": "tanh", "amount": [0.1, 0.9]}}, AUDIO),
     "distortion_clip": ({"distortion": {"mode": "clip", "amount": [0.1, 0.4]}}, AUDIO),
     "gain": ({"gain": {"db": [-12, 12]}}, AUDIO),
     "noise_snr": ({"noise_snr": {"snr_db": [5, 20]}}, AUDIO),
+    "background_noise": ({"background_noise": {"snr_db": [0, 10]}}, AUDIO),
     "time_mask": ({"time_mask": {"width": [3, 10], "count": 2}}, SPECTROGRAM),
     "freq_mask": ({"freq_mask": {"width": [3, 8]}}, SPECTROGRAM),
+}
+
+# Transforms that learn from data before use: what the shared tests give them.
+SETUP = {
+    "whiten_zca": lambda pipe: pipe.fit(torch.rand(64, *GREY[1:], generator=torch.Generator().manual_seed(9))),
+    "background_noise": lambda pipe: pipe.set_noise(torch.randn(3000, generator=torch.Generator().manual_seed(9))),
 }
 
 # Transforms gated at p < 1 here (a flip is either on or off): the test that demands every sample to

@@ -4,13 +4,15 @@ import torch
 
 from blackmagic import augment
 
-from .cases import CASES, sample_input
+from .cases import CASES, SETUP, sample_input
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_no_host_sync_in_a_pipeline_call(name):
     pipe = augment.build([CASES[name][0]], seed=0, sample_rate=16_000)
+    SETUP.get(name, lambda p: p)(pipe)
+    pipe.to("cuda")
     x = sample_input(CASES[name][1], "cuda")
     pipe(x)  # first call caches per-device constants
     torch.cuda.synchronize()

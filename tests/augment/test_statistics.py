@@ -108,3 +108,15 @@ def test_spec_masks_cover_their_drawn_width():
     assert torch.equal(masked_frames.sum(1), torch.full((50,), 4))
     y = augment.build([{"freq_mask": {"width": [2, 2], "value": -1.0}}], seed=0)(torch.rand(50, 1, 10, 40))
     assert torch.equal((y == -1).all(3)[:, 0].sum(1), torch.full((50,), 2))
+
+
+def test_background_noise_mixes_recordings_at_the_snr():
+    t = torch.arange(16000) / 16000
+    x = (0.3 * torch.sin(2 * torch.pi * 440 * t)).expand(32, 1, -1).contiguous()
+    hum = 0.05 * torch.sin(2 * torch.pi * 50 * torch.arange(48000) / 16000)
+    pipe = augment.build([{"background_noise": {"snr_db": [10, 10]}}], seed=0).set_noise([hum[:20000], hum[20000:]])
+    y = pipe(x)
+    snr = 10 * torch.log10(x.pow(2).mean(-1) / (y - x).pow(2).mean(-1))
+    torch.testing.assert_close(snr, torch.full_like(snr, 10.0), atol=0.05, rtol=0)
+    with pytest.raises(RuntimeError, match="set_noise"):
+        augment.build([{"background_noise": {}}])(x)

@@ -1,5 +1,6 @@
 """Every transform, one file each. Importing this package registers them all."""
 from . import (  # noqa: F401
+    background_noise,
     blur,
     color_shift,
     distortion,

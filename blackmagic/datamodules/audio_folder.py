@@ -1,0 +1,65 @@
+"""Keyword / sound classification from class folders of WAV/FLAC/OGG files (Speech Commands layout too)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..io import read_audio
+from .folder_module import FolderDataModule
+
+SUFFIXES = {".wav", ".flac", ".ogg"}
+INT16 = 32767.0
+
+
+class AudioFolderDataModule(FolderDataModule):
+    """Class sub-folders of audio, read with soundfile, mixed to mono, resampled to one rate and padded or
+    cropped to one length; kept as int16 and turned into float waveforms in [-1, 1] on the device.
+
+    A ``_background_noise_`` folder is not a class: its recordings feed a ``background_noise`` op in the
+    augment spec, if the spec has one.
+
+    Args:
+        root: ``root/CLASS/*.wav`` (optionally with Speech Commands' validation_list.txt / testing_list.txt).
+        sample_rate: the rate every clip is resampled to.
+        seconds: the length every clip is padded or cropped to.
+        **kwargs: see ``FolderDataModule`` and ``AugmentedDataModule``.
+    """
+
+    kind = "audio"
+    suffixes = SUFFIXES
+    dtype = np.int16
+    default_shifts = {
+        "noisy": [{"noise_snr": {"snr_db": [10, 10]}}],
+        "shifted": [{"time_shift": {"shift": 0.15, "rollover": False}}],
+        "quiet": [{"gain": {"db": [-20, -20]}}],
+    }
+
+    def __init__(self, root: str, sample_rate: int = 16_000, seconds: float = 1.0, **kwargs):
+        self._sample_rate, self.seconds = sample_rate, seconds
+        super().__init__(root, **kwargs)
+        if self.pipeline is not None and any(hasattr(op, "set_noise") for op in self.pipeline.ops):
+            self.pipeline.set_noise(self.background_noise())
+
+    @property
+    def sample_rate(self) -> int:
+        return self._sample_rate
+
+    def sample_shape(self):
+        return (1, int(round(self.seconds * self.sample_rate)))
+
+    def options(self):
+        return {**super().options(), "rate": self.sample_rate}
+
+    def decode(self, path: Path) -> np.ndarray:
+        clip = read_audio(path, self.sample_rate, self.seconds)
+        return (clip.clamp(-1, 1) * INT16).round().to(torch.int16).numpy()
+
+    def background_noise(self) -> list[torch.Tensor]:
+        folder = self.root / "_background_noise_"
+        files = sorted(f for f in folder.glob("*") if f.suffix.lower() in SUFFIXES) if folder.is_dir() else []
+        if not files:
+            raise FileNotFoundError(f"{folder}: the augment spec mixes background_noise but this folder holds no "
+                                    "recordings; add some or drop the op")
+        return [read_audio(f, self.sample_rate)[0] for f in files]

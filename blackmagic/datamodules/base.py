@@ -1,0 +1,161 @@
+"""The shared DataModule: in-memory splits, a fresh schedule every epoch, augmentation on the device.
+
+A subclass only says how to load its splits (``load``) and what its classes are. Everything the
+practitioner's rules ask for lives here once: reshuffle every epoch without repeating a minibatch,
+augmentation in ``on_after_batch_transfer`` while training only, inputs squeezed to [-1, 1], an ``overfit``
+mode, and shifted copies of the test set that show what augmentation buys.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+
+from .. import augment
+from .batches import ArrayBatches, loader
+from .sampling import EpochSchedule
+
+
+@dataclass
+class Split:
+    """Samples (tensor or NumPy array / memmap, N first) and integer labels (N,)."""
+
+    x: Any
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, idx: np.ndarray) -> "Split":
+        return Split(self.x[torch.from_numpy(idx)] if isinstance(self.x, torch.Tensor) else self.x[idx],
+                     self.y[torch.from_numpy(idx)])
+
+
+class AugmentedDataModule(L.LightningDataModule):
+    """Base for every blackmagic datamodule.
+
+    Args:
+        batch_size: training batch size per device.
+        augment: engine spec applied to each training batch on its device (fresh draws every step).
+        seed: fixes splits, epoch orders and augmentation draws.
+        overfit: if > 0, train and validate on this many fixed training samples with augmentation off.
+        test_shifts: name -> spec of fixed-seed shifts; each adds a test set logged as ``test_<name>_acc``.
+        eval_batch_size: batch size for validation and test (default: 2 x batch_size).
+    """
+
+    kind = "image"  # or "audio": decides the [-1, 1] squeeze and which ops a spec may hold
+    default_shifts: dict[str, list] = {}
+
+    def __init__(self, batch_size: int = 256, augment: list | None = None, seed: int = 0, overfit: int = 0,
+                 test_shifts: dict[str, list] | None = None, eval_batch_size: int | None = None):
+        super().__init__()
+        self.batch_size, self.seed, self.overfit = batch_size, seed, overfit
+        self.eval_batch_size = eval_batch_size or 2 * batch_size
+        self.augment_spec = augment or []
+        self.test_shifts = self.default_shifts if test_shifts is None else test_shifts
+        self.pipeline = self._build(self.augment_spec, "augment")
+        self.shift_pipelines = {name: self._build(spec, f"test_shifts.{name}") for name, spec in self.test_shifts.items()}
+        self.splits: dict[str, Split] = {}
+
+    # ---- what a subclass provides -------------------------------------------------------------------
+    @property
+    def class_names(self) -> list[str]:
+        raise NotImplementedError
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def channels(self) -> int:
+        return 1
+
+    @property
+    def sample_rate(self) -> int | None:
+        return None
+
+    def load(self) -> dict[str, Split]:
+        """Return the ``train``, ``val`` and ``test`` splits (uint8 images or float32 audio, N first)."""
+        raise NotImplementedError
+
+    # ---- shared machinery ---------------------------------------------------------------------------
+    def _build(self, spec, where: str) -> augment.Pipeline | None:
+        if not spec:
+            return None
+        try:
+            pipe = augment.build(spec, seed=self.seed, sample_rate=self.sample_rate)
+        except augment.SpecError as e:
+            raise augment.SpecError(f"{type(self).__name__}.{where}: {e}") from None
+        expected = {"image": "image", "audio": "audio"}[self.kind]
+        if pipe.domain not in (None, expected):
+            raise augment.SpecError(f"{type(self).__name__}.{where}: holds {pipe.domain} ops; this datamodule gives {expected}")
+        return pipe
+
+    @property
+    def test_names(self) -> list[str]:
+        return ["test"] + [f"test_{name}" for name in self.test_shifts]
+
+    def setup(self, stage: str | None = None) -> None:
+        if not self.splits:
+            self.splits = self.load()
+            if self.overfit:
+                fixed = np.random.default_rng(self.seed).permutation(len(self.splits["train"]))[: self.overfit]
+                tiny = self.splits["train"].subset(np.sort(fixed))
+                self.splits["train"] = self.splits["val"] = tiny
+            if self.pipeline is not None and any(getattr(op, "fitted", True) is False for op in self.pipeline.ops):
+                train = self.splits["train"].x[:10_000]  # ZCA: fit on (up to) 10k training images
+                self.pipeline.fit(train if isinstance(train, torch.Tensor) else torch.from_numpy(np.asarray(train)))
+
+    def _rank(self) -> tuple[int, int]:
+        t = self._trainer_or_none()
+        return (t.global_rank, t.world_size) if t is not None else (0, 1)
+
+    def _epoch(self) -> int:
+        t = self._trainer_or_none()
+        return t.current_epoch if t is not None else 0
+
+    def _trainer_or_none(self):
+        return self.trainer
+
+    def train_dataloader(self):
+        split = self.splits["train"]
+        schedule = EpochSchedule(len(split), min(self.batch_size, len(split)), self.seed, self._rank()[1])
+        return loader(ArrayBatches(split.x, split.y, self.batch_size, schedule, self._epoch, self._rank))
+
+    def _eval_loader(self, name: str):
+        split = self.splits[name]
+        return loader(ArrayBatches(split.x, split.y, self.eval_batch_size, None, rank=self._rank))
+
+    def val_dataloader(self):
+        return self._eval_loader("val")
+
+    def test_dataloader(self):
+        for pipe in self.shift_pipelines.values():  # the same shifted test set on every run
+            pipe._generators.clear()
+        return [self._eval_loader("test") for _ in self.test_names]
+
+    def predict_dataloader(self):
+        return self._eval_loader("test")
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        x, y = batch
+        if x.dtype == torch.int16:  # stored audio
+            x = x.float().div_(32767.0)
+        trainer = self._trainer_or_none()
+        if trainer is not None and trainer.training and self.pipeline is not None and not self.overfit:
+            x = self.pipeline(x)
+        elif trainer is not None and trainer.testing and dataloader_idx > 0:
+            x = list(self.shift_pipelines.values())[dataloader_idx - 1](x)
+        return self.squeeze(to_float(x)), y
+
+    def squeeze(self, x: torch.Tensor) -> torch.Tensor:
+        """Images in [0, 1] -> [-1, 1]; waveforms are already there."""
+        return x * 2 - 1 if self.kind == "image" else x
+
+
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images to [0, 1]; floats (pipeline outputs, waveforms) as they are."""
+    return x.float().div_(255) if x.dtype == torch.uint8 else x

@@ -1,0 +1,82 @@
+"""Fashion-MNIST from the IDX files of Debian's ``dataset-fashion-mnist`` (or any folder holding them)."""
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..io import DataError
+from .base import AugmentedDataModule, Split
+
+DEFAULT_ROOT = "/usr/share/datasets/fashion-mnist"
+CLASSES = ["t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"]
+FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+         "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (optionally gzipped) into a NumPy array of its declared shape."""
+    candidates = [path, path.with_name(path.name + ".gz")]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        raise DataError(f"{path}(.gz): not found; install Debian's dataset-fashion-mnist or pass root: to the folder "
+                        "holding the four IDX files")
+    opener = gzip.open if found.suffix == ".gz" else open
+    try:
+        with opener(found, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"{found}: cannot be read ({e}); is it truncated?") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"{found}: not an unsigned-byte IDX file (bad magic number)")
+    ndim = raw[3]
+    dims = np.frombuffer(raw, ">u4", ndim, 4).astype(int)
+    body = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(dims)):
+        raise DataError(f"{found}: holds {body.size} values where its header promises {int(np.prod(dims))}; truncated?")
+    return body.reshape(dims)
+
+
+class FashionMNISTDataModule(AugmentedDataModule):
+    """Fashion-MNIST, 28x28 greyscale, 10 classes: a seeded train/val split of the 60k training images and the
+    10k test images held out. The whole set stays on the training device as uint8 and is augmented there.
+
+    Args:
+        root: folder with the IDX files (gzipped or not).
+        val_size: training images held out for validation.
+        **kwargs: see ``AugmentedDataModule`` (batch_size, augment, seed, overfit, test_shifts, ...).
+    """
+
+    default_shifts = {
+        "rotated": [{"rotate": {"degrees": 20}}],
+        "noisy": [{"noise": {"std": [0.1, 0.1]}}],
+        "blurred": [{"blur": {"sigma": [1.0, 1.0]}}],
+    }
+
+    def __init__(self, root: str = DEFAULT_ROOT, val_size: int = 5000, **kwargs):
+        super().__init__(**kwargs)
+        self.root, self.val_size = Path(root), val_size
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(CLASSES)
+
+    def load(self) -> dict[str, Split]:
+        arrays = {}
+        for split, (images, labels) in FILES.items():
+            x = read_idx(self.root / images)
+            y = read_idx(self.root / labels)
+            if x.ndim != 3 or len(x) != len(y):
+                raise DataError(f"{self.root / images}: expected N x 28 x 28 images matching {len(y)} labels, got {x.shape}")
+            arrays[split] = (torch.from_numpy(x.copy())[:, None], torch.from_numpy(y.astype(np.int64)))
+        x, y = arrays["train"]
+        if not 0 < self.val_size < len(y):
+            raise ValueError(f"FashionMNISTDataModule: val_size must be between 1 and {len(y) - 1}, got {self.val_size}")
+        order = torch.from_numpy(np.random.default_rng(self.seed).permutation(len(y)))
+        val, train = order[: self.val_size], order[self.val_size :]
+        device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
+        put = lambda t: t.to(device)  # noqa: E731  (the whole set lives on the training device)
+        return {"train": Split(put(x[train]), put(y[train])), "val": Split(put(x[val]), put(y[val])),
+                "test": Split(put(arrays["test"][0]), put(arrays["test"][1]))}

@@ -1,0 +1,1 @@
+"""LightningCLI wiring: the ``blackmagic`` subcommands, run folders, and fit-then-test."""

@@ -1,0 +1,164 @@
+"""The LightningModule every recipe trains: one net or an ensemble, cross-entropy, calibrated metrics."""
+from __future__ import annotations
+
+from typing import Callable
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .metrics import ProbabilityMetrics
+
+NetFactory = Callable[[int, int], nn.Module]  # (in_channels, num_classes) -> net
+
+
+class ClassifierModule(L.LightningModule):
+    """Train ``ensemble`` copies of a net on the same batches; predict with the mean of their probabilities.
+
+    Args:
+        net: builds a member from ``(in_channels, num_classes)``; in a recipe, a ``class_path`` with ``init_args``.
+        class_names: the label names, in label order (linked from the datamodule); saved in every checkpoint.
+        in_channels: input channels (linked from the datamodule).
+        ensemble: number of independently initialised members (5 is the practitioner's number).
+        mc_dropout: if > 0, testing also reports Monte-Carlo dropout over this many passes (``test_mc_*``).
+        lr, weight_decay, label_smoothing: AdamW with a one-cycle schedule over the whole run.
+
+    Validation and test log ``acc``, ``nll`` and ``ece`` of the averaged probabilities. Testing on data whose
+    class names differ in order from the checkpoint's maps labels by name, and refuses unknown names.
+    """
+
+    def __init__(self, net: NetFactory, class_names: list[str] | None = None, in_channels: int = 1,
+                 ensemble: int = 1, mc_dropout: int = 0, lr: float = 3e-3, weight_decay: float = 5e-4,
+                 label_smoothing: float = 0.0):
+        super().__init__()
+        if ensemble < 1:
+            raise ValueError(f"ClassifierModule: ensemble must be >= 1, got {ensemble}")
+        if not class_names:
+            raise ValueError("ClassifierModule: class_names is empty; the datamodule found no classes")
+        self.save_hyperparameters()
+        self.net_factory = net
+        self.class_names = list(class_names)
+        self.members = self._build(len(self.class_names))
+        self._label_map: torch.Tensor | None = None
+        self.metrics = nn.ModuleDict()
+        self.input_shape: tuple[int, ...] | None = None  # one sample's shape, recorded for export
+
+    def _build(self, num_classes: int) -> nn.ModuleList:
+        return nn.ModuleList(self.net_factory(self.hparams.in_channels, num_classes) for _ in range(self.hparams.ensemble))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean class probabilities of the members: (B, ...) -> (B, K)."""
+        return mean_probs(self.members, x)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        self.input_shape = tuple(x.shape[1:])
+        losses = [F.cross_entropy(m(x), y, label_smoothing=self.hparams.label_smoothing) for m in self.members]
+        loss = torch.stack(losses).mean()
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(y))
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self._evaluate("val", batch, self(batch[0]))
+
+    def test_step(self, batch, batch_idx, dataloader_idx: int = 0):
+        x, y = batch
+        name = self._test_name(dataloader_idx)
+        self._evaluate(name, (x, y), self(x))
+        if self.hparams.mc_dropout:
+            self._evaluate(name.replace("test", "test_mc", 1), (x, y), self.mc_dropout_probs(x))
+
+    def predict_step(self, batch, batch_idx, dataloader_idx: int = 0):
+        probs = self(batch[0])
+        return {"probs": probs, "pred": probs.argmax(-1)}
+
+    @torch.no_grad()
+    def mc_dropout_probs(self, x: torch.Tensor, passes: int | None = None) -> torch.Tensor:
+        """Mean probabilities over ``passes`` forward passes with dropout on (BatchNorm stays in eval mode)."""
+        drop = [m for m in self.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
+        if not drop:
+            raise ValueError("mc_dropout: the net has no dropout layer (dropout follows only layers wider than 256)")
+        for m in drop:
+            m.train()
+        try:
+            return torch.stack([self(x) for _ in range(passes or self.hparams.mc_dropout)]).mean(0)
+        finally:
+            for m in drop:
+                m.eval()
+
+    def _evaluate(self, prefix: str, batch, probs: torch.Tensor) -> None:
+        _, y = batch
+        if prefix.startswith("test") and self._label_map is not None:
+            y = self._label_map.to(y.device)[y]
+        if prefix not in self.metrics:
+            self.metrics[prefix] = ProbabilityMetrics(len(self.class_names)).to(self.device)
+        self.metrics[prefix].update(probs, y)
+
+    def _log_metrics(self, prefixes) -> None:
+        for prefix in prefixes:
+            if prefix in self.metrics:
+                for key, value in self.metrics[prefix].compute().items():
+                    self.log(f"{prefix}_{key}", value, prog_bar=key == "acc", sync_dist=True)
+                self.metrics[prefix].reset()
+
+    def on_validation_epoch_end(self):
+        self._log_metrics(["val"])
+
+    def on_test_epoch_end(self):
+        self._log_metrics([k for k in self.metrics if k.startswith("test")])
+
+    def _test_name(self, dataloader_idx: int) -> str:
+        names = getattr(self.trainer.datamodule, "test_names", None) or ["test"]
+        return names[dataloader_idx]
+
+    def on_test_start(self):
+        data_names = getattr(self.trainer.datamodule, "class_names", None)
+        self._label_map = label_map(data_names, self.class_names) if data_names else None
+
+    def on_save_checkpoint(self, checkpoint):
+        checkpoint["class_names"] = self.class_names
+        checkpoint["input_shape"] = self.input_shape
+
+    def on_load_checkpoint(self, checkpoint):
+        self.input_shape = checkpoint.get("input_shape") or self.input_shape
+        names = checkpoint.get("class_names")
+        if names and list(names) != self.class_names:  # built for other data: rebuild to the checkpoint's classes
+            self.class_names = list(names)
+            self.members = self._build(len(names)).to(self.device)
+            self.metrics = nn.ModuleDict()
+
+    def configure_optimizers(self):
+        decay = [p for n, p in self.named_parameters() if p.ndim > 1]
+        other = [p for n, p in self.named_parameters() if p.ndim <= 1]  # no decay on BN, PReLU and biases
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.hparams.weight_decay},
+                                 {"params": other, "weight_decay": 0.0}], lr=self.hparams.lr)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.hparams.lr,
+                                                    total_steps=max(1, int(self.trainer.estimated_stepping_batches)))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+def mean_probs(members: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+    return torch.stack([m(x).softmax(-1) for m in members]).mean(0)
+
+
+class MeanProbs(nn.Module):
+    """The members alone as a plain module (what export traces): (B, ...) -> (B, K) mean probabilities."""
+
+    def __init__(self, members: nn.ModuleList):
+        super().__init__()
+        self.members = members
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return mean_probs(self.members, x)
+
+
+def label_map(data_names: list[str], model_names: list[str]) -> torch.Tensor | None:
+    """Map the data's labels onto the model's by class name; ``None`` when they already agree."""
+    if list(data_names) == list(model_names):
+        return None
+    unknown = [n for n in data_names if n not in model_names]
+    if unknown:
+        raise ValueError(f"the test data has classes {unknown} that the model does not know; "
+                         f"it was trained on {list(model_names)}")
+    return torch.tensor([model_names.index(n) for n in data_names])
