@@ -1,0 +1,91 @@
+"""Every recipe runs end to end through the ``blackmagic`` command (``fast_dev_run`` on CPU)."""
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from blackmagic.cli import main
+from blackmagic.datamodules.fashion_mnist import DEFAULT_ROOT
+
+from ..datamodules.test_audio_folder import speech_commands_tree
+from ..datamodules.test_image_folder import make_tree
+
+RECIPES = Path(__file__).parents[2] / "recipes"
+HAVE_FMNIST = Path(DEFAULT_ROOT).is_dir()
+HAVE_ESPEAK = shutil.which("espeak-ng") is not None
+
+
+def overrides(recipe: str, tmp_path: Path) -> list[str]:
+    """Point each recipe at small data it can use here."""
+    cache = ["--data.init_args.cache_dir", str(tmp_path / "cache")]
+    if recipe == "image_folder":
+        return ["--data.init_args.root", str(make_tree(tmp_path / "images", per_class=12)), "--data.init_args.size", "32",
+                *cache]
+    if recipe == "audio_folder":
+        return ["--data.init_args.root", str(speech_commands_tree(tmp_path / "sc")), *cache]
+    if recipe == "keywords":
+        return ["--data.init_args.words", '["yes", "no"]', "--data.init_args.voices", "[m1, m2, f1, f2, croak]",
+                "--data.init_args.held_out_voices", "1", "--data.init_args.clips_per_voice", "2",
+                "--data.init_args.root", str(tmp_path / "kw"), *cache]
+    return []
+
+
+def available(recipe: str) -> bool:
+    if recipe.startswith(("fashion_mnist", "overfit")):
+        return HAVE_FMNIST
+    if recipe == "keywords":
+        return HAVE_ESPEAK
+    return True
+
+
+ALL = sorted(p.stem for p in RECIPES.glob("*.yaml") if not p.stem.endswith("_dali"))
+
+
+@pytest.mark.parametrize("recipe", ALL)
+def test_recipe_fast_dev_run(recipe, tmp_path, monkeypatch):
+    if not available(recipe):
+        pytest.skip(f"the data for {recipe} is not installed")
+    monkeypatch.chdir(tmp_path)
+    argv = ["fit", "-c", str(RECIPES / f"{recipe}.yaml"), "--trainer.fast_dev_run", "true",
+            "--trainer.accelerator", "cpu", *overrides(recipe, tmp_path)]
+    assert main(argv) == 0
+
+
+@pytest.mark.skipif(not HAVE_FMNIST, reason="Fashion-MNIST is not installed")
+def test_train_writes_the_run_folder_and_export_reads_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = ["train", "-c", str(RECIPES / "fashion_mnist.yaml"), "--trainer.max_epochs", "1",
+            "--trainer.limit_train_batches", "5", "--trainer.limit_val_batches", "2", "--trainer.limit_test_batches", "2",
+            "--trainer.accelerator", "cpu"]
+    assert main(argv) == 0
+    run = tmp_path / "runs" / "fashion_mnist" / "version_0"
+    assert (run / "config.yaml").is_file() and list(run.glob("events.out.tfevents.*"))
+    assert {p.name for p in (run / "checkpoints").iterdir()} == {"best.ckpt", "last.ckpt"}
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    tested = [r for r in rows if r.get("test_acc")]
+    assert tested and 0 <= float(tested[-1]["test_acc"]) <= 1
+    assert {"test_rotated_acc", "test_noisy_acc", "test_blurred_acc"} <= set(rows[0])
+    out = capsys.readouterr().out
+    assert "test_acc" in out and str(Path("runs") / "fashion_mnist" / "version_0") in out
+
+    assert main(["train", "-c", str(RECIPES / "fashion_mnist.yaml"), "--trainer.fast_dev_run", "true",
+                 "--trainer.accelerator", "cpu"]) == 0  # fast_dev_run writes no run folder
+    assert not (tmp_path / "runs" / "fashion_mnist" / "version_1").exists()
+
+    assert main(["export", "--ckpt", str(run / "checkpoints" / "best.ckpt"), "--out", str(tmp_path / "exp")]) == 0
+    report = json.loads((tmp_path / "exp" / "report.json").read_text())
+    assert report["input_shape"] == [1, 28, 28] and report["parameters"] < 1_000_000
+    assert report["classes"][0] == "t-shirt/top"
+    assert {"model.ts", "model.onnx"} <= set(report["files_mb"]) and report["cpu_ms_batch1"]["onnxruntime"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_FMNIST, reason="Fashion-MNIST is not installed")
+def test_overfit_recipe_drives_training_loss_below_0_01(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "-c", str(RECIPES / "overfit.yaml"), "--trainer.accelerator", "cpu"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "runs" / "overfit" / "version_0" / "metrics.csv")))
+    last = [float(r["train_loss_epoch"]) for r in rows if r.get("train_loss_epoch")][-1]
+    assert last < 0.01, f"the 64-sample overfit ended at loss {last}"
