@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from .op import Op, Params, integers
+from .draws import integers
+from .op import Op, Params
 from .params import Range
 
 
@@ -17,7 +18,8 @@ class Node:
     def columns(self) -> int:
         raise NotImplementedError
 
-    def draw(self, u: torch.Tensor, active: torch.Tensor) -> dict[str, Params]:
+    def draw(self, d, active) -> dict[str, Params]:
+        """Parameters of every leaf below, from this node's uniforms ``d`` (``draws.TorchDraws`` or DALI's)."""
         raise NotImplementedError
 
     def leaves(self) -> list[Op]:
@@ -31,8 +33,8 @@ class Leaf(Node):
     def columns(self):
         return self.op.columns()
 
-    def draw(self, u, active):
-        return {self.op.key: self.op.draw(u, active)}
+    def draw(self, d, active):
+        return {self.op.key: self.op.draw(d, active)}
 
     def leaves(self):
         return [self.op]
@@ -47,15 +49,14 @@ class Sequence(Node):
     def columns(self):
         return sum(c.columns() for c in self.children)
 
-    def draw(self, u, active):
-        return self._draw_children(u, [active] * len(self.children))
+    def draw(self, d, active):
+        return self._draw_children(d, [active] * len(self.children))
 
-    def _draw_children(self, u, gates):
+    def _draw_children(self, d, gates):
         out, col = {}, 0
         for child, gate in zip(self.children, gates):
-            k = child.columns()
-            out.update(child.draw(u[:, col : col + k], gate))
-            col += k
+            out.update(child.draw(d.skip(col), gate))
+            col += child.columns()
         return out
 
     def leaves(self):
@@ -68,18 +69,17 @@ class OneOf(Sequence):
     def __init__(self, children, p: float = 1.0, weights: list[float] | None = None):
         super().__init__(children)
         w = torch.tensor(weights or [1.0] * len(children), dtype=torch.float64)
-        self.edges = (w.cumsum(0) / w.sum())[:-1].tolist()
+        self.edges = [0.0, *(w.cumsum(0) / w.sum())[:-1].tolist(), 2.0]  # child i owns [edges[i], edges[i+1])
         self.p = p
 
     def columns(self):
         return 2 + super().columns()
 
-    def draw(self, u, active):
-        on = active & (u[:, 0] < self.p)
-        choice = torch.zeros_like(u[:, 1], dtype=torch.long)
-        for edge in self.edges:
-            choice += (u[:, 1] >= edge).long()
-        return self._draw_children(u[:, 2:], [on & (choice == i) for i in range(len(self.children))])
+    def draw(self, d, active):
+        on = active & (d.col(0) < self.p)
+        pick = d.col(1)
+        gates = [on & (pick >= lo) & (pick < hi) for lo, hi in zip(self.edges, self.edges[1:])]
+        return self._draw_children(d.skip(2), gates)
 
 
 class SomeOf(Sequence):
@@ -93,10 +93,13 @@ class SomeOf(Sequence):
     def columns(self):
         return 2 + len(self.children) + super().columns()
 
-    def draw(self, u, active):
+    def draw(self, d, active):
         k = len(self.children)
-        on = active & (u[:, 0] < self.p)
-        n = integers(u[:, 1], self.n.lo, self.n.hi)  # (B,)
-        rank = u[:, 2 : 2 + k].argsort(1).argsort(1)  # (B, k): a random permutation per sample
-        chosen = rank < n[:, None]
-        return self._draw_children(u[:, 2 + k :], [on & chosen[:, i] for i in range(k)])
+        on = active & (d.col(0) < self.p)
+        needed = integers(d, d.col(1), self.n.lo, self.n.hi)  # (B,) children still to choose
+        gates = []
+        for i in range(k):  # selection sampling: child i is taken with probability needed / (k - i)
+            take = d.col(2 + i) * (k - i) < needed
+            gates.append(on & take)
+            needed = needed - d.to_float(take)
+        return self._draw_children(d.skip(2 + k), gates)

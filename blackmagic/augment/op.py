@@ -12,6 +12,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from .draws import integers
 from .params import NumberParam, Range, RangeParam, fail, parse_params
 
 OPS: dict[str, type["Op"]] = {}
@@ -76,19 +77,19 @@ class Op(nn.Module):
         """How many uniforms one sample consumes: the gate plus one per range column."""
         return 1 + sum(d.columns for _, _, d in self.ranges)
 
-    def draw(self, u: torch.Tensor, active: torch.Tensor) -> Params:
-        """Turn uniforms ``u`` (B, columns) into this op's per-sample parameters."""
-        out = {"active": active & (u[:, 0] < self.cfg["p"])}
+    def draw(self, d, active) -> Params:
+        """Turn this op's uniforms (``d``: ``draws.TorchDraws`` or the DALI twin) into per-sample parameters."""
+        out = {"active": active & (d.col(0) < self.cfg["p"])}
         col = 1
         for key, rng, decl in self.ranges:
-            v = self.sample(key, u[:, col : col + decl.columns], rng, decl)
-            out[key] = v[:, 0] if decl.columns == 1 else v
+            u = d.col(col) if decl.columns == 1 else d.block(col, decl.columns)
+            out[key] = self.sample(key, u, rng, decl, d)
             col += decl.columns
         return out
 
-    def sample(self, key: str, u: torch.Tensor, rng: Range, decl: RangeParam) -> torch.Tensor:
+    def sample(self, key: str, u, rng: Range, decl: RangeParam, d):
         """Map uniforms to values of one range: continuous, or whole numbers where declared."""
-        return integers(u, rng.lo, rng.hi) if decl.integer else rng.at(u)
+        return integers(d, u, rng.lo, rng.hi) if decl.integer else rng.at(u)
 
     def check_input(self, x: torch.Tensor) -> None:
         ok = x.dim() == (3 if self.domain == "audio" else 4)
@@ -100,13 +101,19 @@ class Op(nn.Module):
     def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
 
+    # ---- DALI backend --------------------------------------------------------------------------------
+    dali_unsupported: ClassVar[str] = "has no DALI implementation"
+
+    def dali(self, x, p: Params, ctx):
+        """The op on DALI data nodes (images HWC float in [0, 1], audio (T,) float), for ``augment.dali``."""
+        raise NotImplementedError
+
+    def dali_problem(self) -> str | None:
+        """``None`` if the DALI backend can run this op as configured, else why it cannot."""
+        return self.dali_unsupported if type(self).dali is Op.dali else None
+
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.cfg.items())
-
-
-def integers(u: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
-    """Uniform whole numbers in [lo, hi] from uniforms in [0, 1), like ``random.randint(lo, hi)``."""
-    return (lo + u * (hi - lo + 1)).floor().clamp_(max=hi)
 
 
 def per_sample(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .geometry import resample
+from .draws import TorchDraws
+from .geometry import fuse, resample
 from .op import BuildContext, Op, Params
 from .params import SpecError
 from .spec import load_spec, parse
@@ -92,7 +93,7 @@ class Pipeline(nn.Module):
         if params is None:
             g = self.generator(device)
             u = torch.rand(B, self.columns, generator=g, device=device)
-            params = self.root.draw(u, torch.ones(B, dtype=torch.bool, device=device))
+            params = self.root.draw(TorchDraws(u), torch.ones(B, dtype=torch.bool, device=device))
             params[RNG_STATE] = g.get_state()  # where the data-sized draws (noise, masks) start
         else:
             g = torch.Generator(device=device)
@@ -143,24 +144,13 @@ def _rows(params: dict, rows: slice) -> dict:
 
 
 def _stages(ops: list[Op]) -> list[Stage]:
-    """One stage per op, except that adjacent geometric ops share a single resampling."""
-    stages: list[Stage] = []
-    group: list[Op] = []
+    """One callable per stage: an op's ``apply``, or one resampling for a run of geometric ops."""
+    def stage(group: list[Op]) -> Stage:
+        if group[0].geometric:
+            return lambda x, p, g: resample(x, [(op, p[op.key]) for op in group])
+        return lambda x, p, g: group[0].apply(x, p[group[0].key], g)
 
-    def flush():
-        if group:
-            ops_ = list(group)
-            stages.append(lambda x, p, g: resample(x, [(op, p[op.key]) for op in ops_]))
-            group.clear()
-
-    for op in ops:
-        if op.geometric:
-            group.append(op)
-            continue
-        flush()
-        stages.append(lambda x, p, g, op=op: op.apply(x, p[op.key], g))
-    flush()
-    return stages
+    return [stage(group) for group in fuse(ops)]
 
 
 def build(spec: Any, backend: str = "torch", seed: int | None = None, **options) -> Pipeline:

@@ -16,6 +16,7 @@ class BackgroundNoise(Op):
     name = "background_noise"
     domain = "audio"
     params = {"snr_db": RangeParam((5.0, 20.0))}
+    dali_unsupported = "needs its recordings (set_noise), which the DALI backend cannot hold; use the torch backend"
 
     def __init__(self, given, context=BuildContext()):
         super().__init__(given, context)
@@ -33,9 +34,9 @@ class BackgroundNoise(Op):
     def columns(self):
         return super().columns() + 1  # where in the bank each sample's noise starts
 
-    def draw(self, u, active):
-        out = super().draw(u[:, :-1], active)
-        out["start"] = u[:, -1]
+    def draw(self, d, active):
+        out = super().draw(d, active)
+        out["start"] = d.col(self.columns() - 1)
         return out
 
     def apply(self, x, p, g):  # x: (B, C, T)

@@ -43,3 +43,10 @@ class Blur(Op):
         y = F.conv2d(y, kernel.view(B * C, 1, 1, k), groups=B * C)  # along W
         y = F.conv2d(y, kernel.view(B * C, 1, k, 1), groups=B * C)  # along H
         return y.view(B, C, H, W)
+
+    def dali(self, x, p, ctx):  # x: (H, W, C); DALI's border is the same reflect-101 as torch's "reflect"
+        from nvidia.dali import fn
+
+        sigma = ctx.math.where(p["active"], p["sigma"], 1.0)
+        out = fn.gaussian_blur(x, sigma=sigma, window_size=self.cfg["kernel_size"])
+        return ctx.keep_inactive(p["active"], out, x)

@@ -2,15 +2,18 @@ import math
 
 import torch
 
+from ..draws import TorchDraws
 from ..op import DeviceConstants, Op, keep_inactive, per_sample, register
 from ..params import RangeParam
 
-# RGB <-> YIQ (NTSC). Saturation scales and hue rotates the chroma plane (I, Q), which makes the whole
-# colour shift one per-sample 3x3 matrix plus an offset: a single batched matmul per call.
-_RGB_TO_YIQ = torch.tensor(
-    [[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=torch.float64
-)
-YIQ = DeviceConstants(fwd=_RGB_TO_YIQ, inv=torch.linalg.inv(_RGB_TO_YIQ))
+# RGB <-> YIQ (NTSC). Saturation s scales and hue h rotates the chroma plane (I, Q), so the colour shift is one
+# per-sample 3x3 matrix plus an offset. Written out, YIQ^-1 . rot(s, h) . YIQ = A + s cos(h) B + s sin(h) C.
+_FWD = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=torch.float64)
+_INV = torch.linalg.inv(_FWD)
+_A = torch.outer(_INV[:, 0], _FWD[0])
+_B = torch.outer(_INV[:, 1], _FWD[1]) + torch.outer(_INV[:, 2], _FWD[2])
+_C = torch.outer(_INV[:, 2], _FWD[1]) - torch.outer(_INV[:, 1], _FWD[2])
+CHROMA = DeviceConstants(A=_A, B=_B, C=_C)
 
 
 @register
@@ -36,25 +39,35 @@ class ColorShift(Op):
         "shift": RangeParam(0.0, low=-1.0, high=1.0, scalar="sym", columns=3),
     }
 
+    @staticmethod
+    def affine(p, m):
+        """Per-sample gain, offset and the chroma terms ``s cos(h)``, ``s sin(h)``, for either backend."""
+        b, c, s = p["brightness"], p["contrast"], p["saturation"]
+        turn = p["hue"] * (2 * math.pi)
+        return b * c, 0.5 * b * (1.0 - c), s * m.cos(turn), s * m.sin(turn)
+
     def apply(self, x, p, g):  # x: (B, C, H, W)
-        a = p["active"]
-        b, c, shift = p["brightness"], p["contrast"], p["shift"]  # (B,), (B,), (B, 3)
-        gain = b * c
-        offset = 0.5 * b * (1.0 - c)
+        gain, offset, cs, sn = self.affine(p, TorchDraws)  # (B,) each
+        shift = p["shift"]  # (B, 3)
         B, C = x.shape[:2]
         if C == 1:
             out = x * per_sample(gain, x) + per_sample(offset + shift[:, 0], x)
         else:
-            m = self._chroma(p["saturation"], p["hue"]) * gain[:, None, None]  # (B, 3, 3)
+            k = CHROMA.get("A", x), CHROMA.get("B", x), CHROMA.get("C", x)
+            m = (k[0] + cs[:, None, None] * k[1] + sn[:, None, None] * k[2]) * gain[:, None, None]  # (B, 3, 3)
             bias = (offset[:, None] + shift)[:, :, None]  # (B, 3, 1)
             out = torch.baddbmm(bias, m, x.reshape(B, 3, -1)).view_as(x)
-        return keep_inactive(a, out.clamp_(0.0, 1.0), x)
+        return keep_inactive(p["active"], out.clamp_(0.0, 1.0), x)
 
-    @staticmethod
-    def _chroma(s: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """Per-sample RGB matrix that scales chroma by ``s`` and rotates it by ``h`` turns: (B, 3, 3)."""
-        theta = h * (2 * math.pi)
-        cos, sin = s * torch.cos(theta), s * torch.sin(theta)
-        one, zero = torch.ones_like(s), torch.zeros_like(s)
-        yiq = torch.stack([one, zero, zero, zero, cos, -sin, zero, sin, cos], dim=1).view(-1, 3, 3)
-        return YIQ.get("inv", s) @ yiq @ YIQ.get("fwd", s)
+    def dali(self, x, p, ctx):  # x: (H, W, C)
+        from nvidia.dali import fn
+        from nvidia.dali import math as dmath
+
+        gain, offset, cs, sn = self.affine(p, ctx.math)
+        shift = p["shift"]  # (3,) per sample
+        if ctx.channels == 1:
+            y = x * gain + (offset + shift[0])
+        else:
+            entries = [gain * (float(_A[i, j]) + cs * float(_B[i, j]) + sn * float(_C[i, j])) for i in range(3) for j in range(3)]
+            y = fn.coord_transform(x, M=fn.reshape(fn.stack(*entries), shape=[3, 3]), T=offset + shift)
+        return ctx.keep_inactive(p["active"], dmath.clamp(y, 0.0, 1.0), x)

@@ -2,7 +2,8 @@ import torch
 
 from ..audio import percentile, rms
 from ..cpu_parallel import sort_rows_
-from ..op import Op, integers, keep_inactive, per_sample, register
+from ..draws import integers
+from ..op import Op, keep_inactive, per_sample, register
 from ..params import ChoiceParam, RangeParam
 
 
@@ -25,10 +26,10 @@ class Distortion(Op):
         "amount": RangeParam((0.01, 0.7), low=0.0, high=1.0),
     }
 
-    def sample(self, key, u, rng, decl):
+    def sample(self, key, u, rng, decl, d):
         if self.cfg["mode"] == "clip":  # whole percents, like random.randint in ClippingDistortion
-            return integers(u, round(rng.lo * 100), round(rng.hi * 100)) / 100
-        return super().sample(key, u, rng, decl)
+            return integers(d, u, round(rng.lo * 100), round(rng.hi * 100)) / 100
+        return super().sample(key, u, rng, decl, d)
 
     def apply(self, x, p, g):  # x: (B, C, T)
         a = p["active"]
@@ -45,3 +46,9 @@ class Distortion(Op):
         before = rms(x)
         post = torch.where(before > 1e-9, before / rms(y), 1.0)
         return keep_inactive(a, y.mul_(per_sample(post, x)), x)
+
+    def dali(self, x, p, ctx):  # x: (T,); no DALI operator computes a percentile, so this runs the torch code
+        def run(wave, active, amount):  # (B, T), (B,), (B,)
+            return self.apply(wave[:, None, :].clone(), {"active": active > 0.5, "amount": amount}, None)[:, 0]
+
+        return ctx.torch_fallback(run, x, ctx.math.to_float(p["active"]), p["amount"])

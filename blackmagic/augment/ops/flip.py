@@ -1,6 +1,4 @@
-import torch
-
-from ..geometry import GeometricOp, affine
+from ..geometry import GeometricOp, linear
 from ..op import register
 from ..params import ChoiceParam
 
@@ -16,9 +14,6 @@ class Flip(GeometricOp):
     params = {"axis": ChoiceParam("horizontal", ("horizontal", "vertical"))}
     default_p = 0.5
 
-    def inverse(self, p, height, width):
-        sign = torch.where(p["active"], -1.0, 1.0)
-        one, zero = torch.ones_like(sign), torch.zeros_like(sign)
-        if self.cfg["axis"] == "horizontal":
-            return affine(sign, zero, zero, one, zero, zero)
-        return affine(one, zero, zero, sign, zero, zero)
+    def inverse(self, p, height, width, m):
+        sign = m.where(p["active"], -1.0, 1.0)
+        return linear(sign, 0.0, 0.0, 1.0) if self.cfg["axis"] == "horizontal" else linear(1.0, 0.0, 0.0, sign)

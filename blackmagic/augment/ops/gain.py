@@ -18,3 +18,8 @@ class Gain(Op):
     def apply(self, x, p, g):  # x: (B, C, T)
         db = torch.where(p["active"], p["db"], 0.0)
         return x.mul_(per_sample(10 ** (db / 20), x))
+
+    def dali(self, x, p, ctx):  # x: (T,)
+        from nvidia.dali import math as dmath
+
+        return x * dmath.pow(10.0, ctx.math.where(p["active"], p["db"], 0.0) / 20.0)

@@ -25,3 +25,8 @@ class Noise(Op):
         std = torch.where(p["active"], p["std"], 0.0)
         n = torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)
         return x.addcmul_(n, per_sample(std, x))
+
+    def dali(self, x, p, ctx):  # x: (H, W, C)
+        from nvidia.dali import fn
+
+        return fn.noise.gaussian(x, stddev=ctx.math.where(p["active"], p["std"], 0.0), **ctx.seed())

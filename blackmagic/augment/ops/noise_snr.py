@@ -22,3 +22,10 @@ class NoiseSNR(Op):
         std = torch.where(p["active"], std, 0.0)
         n = torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)
         return x.addcmul_(n, per_sample(std, x))
+
+    def dali(self, x, p, ctx):  # x: (T,)
+        from nvidia.dali import fn
+        from nvidia.dali import math as dmath
+
+        std = fn.reductions.rms(x) / dmath.pow(10.0, p["snr_db"] / 20.0)
+        return fn.noise.gaussian(x, stddev=ctx.math.where(p["active"], std, 0.0), **ctx.seed())

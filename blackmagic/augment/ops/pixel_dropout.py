@@ -19,3 +19,10 @@ class PixelDropout(Op):
         rate = torch.where(p["active"], p["rate"], 0.0)
         u = torch.rand((x.shape[0], 1, *x.shape[2:]), generator=g, device=x.device)  # (B, 1, H, W)
         return x.mul_(u >= per_sample(rate, u))
+
+    def dali(self, x, p, ctx):  # x: (H, W, C)
+        from nvidia.dali import fn
+
+        rate = ctx.math.where(p["active"], p["rate"], 0.0)
+        u = fn.random.uniform(x[:, :, 0:1], range=[0.0, 1.0], **ctx.seed())  # (H, W, 1): one draw per pixel
+        return x * ctx.math.to_float(u >= rate)

@@ -1,8 +1,6 @@
 import math
 
-import torch
-
-from ..geometry import GeometricOp, affine
+from ..geometry import GeometricOp, linear
 from ..op import register
 from ..params import RangeParam
 
@@ -18,8 +16,7 @@ class Rotate(GeometricOp):
     name = "rotate"
     params = {"degrees": RangeParam(15.0, low=-360.0, high=360.0, scalar="sym")}
 
-    def inverse(self, p, height, width):
-        theta = torch.where(p["active"], p["degrees"], 0.0) * (math.pi / 180)
-        cos, sin = torch.cos(theta), torch.sin(theta)
-        zero = torch.zeros_like(theta)
-        return affine(cos, -sin, sin, cos, zero, zero)
+    def inverse(self, p, height, width, m):
+        theta = m.where(p["active"], p["degrees"], 0.0) * (math.pi / 180)
+        cos, sin = m.cos(theta), m.sin(theta)
+        return linear(cos, -sin, sin, cos)

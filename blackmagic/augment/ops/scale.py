@@ -1,6 +1,4 @@
-import torch
-
-from ..geometry import GeometricOp, affine
+from ..geometry import GeometricOp, linear
 from ..op import register
 from ..params import RangeParam
 
@@ -19,7 +17,6 @@ class Scale(GeometricOp):
         if self.cfg["factor"].lo <= 0:
             raise self.error("factor", f"zoom factors must be > 0, got a range from {self.cfg['factor'].lo:g}")
 
-    def inverse(self, p, height, width):
-        s = 1.0 / torch.where(p["active"], p["factor"], 1.0)
-        zero = torch.zeros_like(s)
-        return affine(s, zero, zero, s, zero, zero)
+    def inverse(self, p, height, width, m):
+        s = 1.0 / m.where(p["active"], p["factor"], 1.0)
+        return linear(s, 0.0, 0.0, s)

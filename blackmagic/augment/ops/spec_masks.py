@@ -1,7 +1,8 @@
 """SpecAugment masks for spectrograms (B, C, F, T): ``time_mask`` and ``freq_mask``."""
 import torch
 
-from ..op import Op, integers, register
+from ..draws import integers
+from ..op import Op, register
 from ..params import NumberParam, RangeParam
 
 
@@ -10,6 +11,7 @@ class SpecMask(Op):
 
     domain = "spectrogram"
     axis: int
+    dali_unsupported = "works on spectrograms, which the DALI backend does not take; apply it in the model (AudioNet does)"
     params = {
         "width": RangeParam((0, 10), low=0, integer=True),
         "count": NumberParam(1, low=1, integer=True),
@@ -19,12 +21,12 @@ class SpecMask(Op):
     def columns(self):
         return 1 + 2 * self.cfg["count"]
 
-    def draw(self, u, active):
+    def draw(self, d, active):
         count, w = self.cfg["count"], self.cfg["width"]
         return {
-            "active": active & (u[:, 0] < self.cfg["p"]),
-            "width": integers(u[:, 1 : 1 + count], w.lo, w.hi),  # (B, count)
-            "start": u[:, 1 + count :],  # (B, count) uniform position of each band
+            "active": active & (d.col(0) < self.cfg["p"]),
+            "width": integers(d, d.block(1, count), w.lo, w.hi),  # (B, count)
+            "start": d.block(1 + count, count),  # (B, count) uniform position of each band
         }
 
     def apply(self, x, p, g):  # x: (B, C, F, T)

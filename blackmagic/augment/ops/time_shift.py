@@ -1,6 +1,7 @@
 import torch
 
-from ..op import Op, integers, register
+from ..draws import integers
+from ..op import Op, register
 from ..params import ChoiceParam, FlagParam, NumberParam, RangeParam
 
 # audiomentations refuses fades shorter than this (2 samples at 8 kHz)
@@ -37,10 +38,10 @@ class TimeShift(Op):
             key = "unit" if unit == "seconds" else "fade"
             raise self.error(key, "needs the sample rate: build(spec, sample_rate=...)")
 
-    def sample(self, key, u, rng, decl):
+    def sample(self, key, u, rng, decl, d):
         if self.cfg["unit"] == "samples":
-            return integers(u, rng.lo, rng.hi)
-        return super().sample(key, u, rng, decl)
+            return integers(d, u, rng.lo, rng.hi)
+        return super().sample(key, u, rng, decl, d)
 
     def apply(self, x, p, g):  # x: (B, C, T)
         B, C, T = x.shape
@@ -81,3 +82,22 @@ class TimeShift(Op):
         gain = torch.ones_like(d, dtype=x.dtype)
         gain = torch.where(use_in & (d >= 0) & (d < length), fade_in[d.clamp(0, length - 1)], gain)
         return torch.where(use_out & (d < 0) & (d >= -length), fade_out[(d + length).clamp(0, length - 1)], gain)
+
+    def dali_problem(self):
+        if self.cfg["fade"] > 0:
+            return "with a fade: the DALI backend shifts without fades; set fade: 0 or use the torch backend"
+        return None
+
+    def dali(self, x, p, ctx):  # x: (T,)
+        from nvidia.dali import fn, types
+        from nvidia.dali import math as dmath
+
+        length = fn.cast(x.shape()[0], dtype=types.FLOAT)
+        shift = p["shift"] * {"fraction": length, "seconds": float(self.context.sample_rate or 0), "samples": 1.0}[
+            self.cfg["unit"]]
+        n = ctx.math.where(p["active"], dmath.floor(shift + 0.5), 0.0)  # samples, later > 0
+        size = fn.cast(length, dtype=types.INT32)
+        if self.cfg["rollover"]:
+            start = ctx.math.where(n > 0.0, length - n, -n)
+            return fn.slice(fn.cat(x, x, axis=0), start=fn.cast(start, dtype=types.INT32), shape=size, axes=[0])
+        return fn.slice(x, start=fn.cast(-n, dtype=types.INT32), shape=size, axes=[0], out_of_bounds_policy="pad")

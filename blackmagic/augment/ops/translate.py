@@ -1,6 +1,4 @@
-import torch
-
-from ..geometry import GeometricOp, affine
+from ..geometry import Affine, GeometricOp
 from ..op import register
 from ..params import ChoiceParam, RangeParam
 
@@ -20,11 +18,8 @@ class Translate(GeometricOp):
         "unit": ChoiceParam("pixels", ("pixels", "fraction")),
     }
 
-    def inverse(self, p, height, width):
-        a = p["active"]
-        tx = torch.where(a, p["x"], 0.0)
-        ty = torch.where(a, p["y"], 0.0)
-        if self.cfg["unit"] == "fraction":
-            tx, ty = tx * width, ty * height
-        one, zero = torch.ones_like(tx), torch.zeros_like(tx)
-        return affine(one, zero, zero, one, -tx, -ty)
+    def inverse(self, p, height, width, m):
+        sx, sy = (width, height) if self.cfg["unit"] == "fraction" else (1, 1)
+        tx = m.where(p["active"], p["x"], 0.0) * sx
+        ty = m.where(p["active"], p["y"], 0.0) * sy
+        return Affine(1.0, 0.0, 0.0, 1.0, -tx, -ty)

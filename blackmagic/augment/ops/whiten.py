@@ -63,3 +63,20 @@ class Whiten(Op):
             mean, transform = self.mean.to(x.device), self.transform.to(x.device)
             white = ((x.flatten(1) - mean) @ transform).view_as(x)
         return x.add_(s * (white - x))
+
+    def dali_problem(self):
+        if self.cfg["mode"] == "zca":
+            return ("with mode zca: a fitted ZCA transform is a (C*H*W)^2 matrix product per image, which no DALI "
+                    "operator performs; use mode: standardize, or the torch backend after the DALI iterator")
+        return None
+
+    def dali(self, x, p, ctx):  # x: (H, W, C); standardize only (see dali_problem)
+        from nvidia.dali import fn, types
+        from nvidia.dali import math as dmath
+
+        shape = fn.cast(x.shape(), dtype=types.FLOAT)
+        mean = fn.reductions.mean(x)
+        std = fn.reductions.std_dev(x, mean)
+        white = (x - mean) / dmath.max(std, dmath.rsqrt(shape[0] * shape[1] * shape[2]))
+        s = ctx.math.where(p["active"], p["strength"], 0.0)
+        return x + s * (white - x)
