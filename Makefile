@@ -35,6 +35,7 @@ test: $(STAMP) system
 bench: $(STAMP)
 	$(BIN)/python benchmarks/vision_chain.py
 	$(BIN)/python benchmarks/voice_chain.py
+	$(BIN)/python benchmarks/image_folder_input.py
 
 clean:
 	rm -rf $(VENV) runs

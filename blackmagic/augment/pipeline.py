@@ -133,7 +133,7 @@ def _worker() -> int:
 def _to_float(x: torch.Tensor) -> torch.Tensor:
     """A float32 copy the ops may modify in place: uint8 is scaled to [0, 1], floats are taken as they are."""
     if x.dtype == torch.uint8:
-        return torch.div(x, 255.0)
+        return x.to(torch.float32).div_(255)  # measured: much faster than a mixed-type torch.div
     if not x.is_floating_point():
         raise TypeError(f"augment: inputs must be uint8 or floating point, got {x.dtype}")
     return x.to(torch.float32, copy=True)

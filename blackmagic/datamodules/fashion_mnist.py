@@ -55,6 +55,8 @@ class FashionMNISTDataModule(AugmentedDataModule):
         "blurred": [{"blur": {"sigma": [1.0, 1.0]}}],
     }
 
+    host_arrays = False  # True keeps the arrays in host memory (for loaders that move batches themselves)
+
     def __init__(self, root: str = DEFAULT_ROOT, val_size: int = 5000, **kwargs):
         super().__init__(**kwargs)
         self.root, self.val_size = Path(root), val_size
@@ -76,7 +78,8 @@ class FashionMNISTDataModule(AugmentedDataModule):
             raise ValueError(f"FashionMNISTDataModule: val_size must be between 1 and {len(y) - 1}, got {self.val_size}")
         order = torch.from_numpy(np.random.default_rng(self.seed).permutation(len(y)))
         val, train = order[: self.val_size], order[self.val_size :]
-        device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
+        on_device = self.trainer is not None and not self.host_arrays
+        device = self.trainer.strategy.root_device if on_device else torch.device("cpu")
         put = lambda t: t.to(device)  # noqa: E731  (the whole set lives on the training device)
         return {"train": Split(put(x[train]), put(y[train])), "val": Split(put(x[val]), put(y[val])),
                 "test": Split(put(arrays["test"][0]), put(arrays["test"][1]))}

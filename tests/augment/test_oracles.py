@@ -75,9 +75,10 @@ def test_rotate_matches_kornia(shape, degrees, device):
     torch.testing.assert_close(ours, expected, rtol=0, atol=1e-4)
 
 
-@pytest.mark.parametrize("sigma,kernel_size", [(0.8, None), (2.0, None), (1.3, 7)])
-def test_blur_matches_kornia(sigma, kernel_size, device):
-    x = torch.rand(3, 3, 20, 24, generator=torch.Generator().manual_seed(2)).to(device)
+@pytest.mark.parametrize("sigma,kernel_size", [(0.8, None), (2.0, None), (1.3, 7), (0.6, 3)])
+@pytest.mark.parametrize("size", [(20, 24), (30, 70)])  # small images take the matmul path, wide ones the conv
+def test_blur_matches_kornia(sigma, kernel_size, size, device):
+    x = torch.rand(3, 3, *size, generator=torch.Generator().manual_seed(2)).to(device)
     spec = {"sigma": [sigma, sigma]} | ({"kernel_size": kernel_size} if kernel_size else {})
     pipe = augment.build([{"blur": spec}], seed=0)
     k = pipe.ops[0].cfg["kernel_size"]

@@ -1,0 +1,64 @@
+"""Feeding Lightning from DALI pipelines: an iterable of ``(x, y)`` torch batches with a length."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .sampling import EpochSchedule
+
+
+class DaliLoader:
+    """Wrap a built DALI pipeline (outputs ``x``, ``y``) as a re-iterable of ``(x, y)`` tensors.
+
+    Args:
+        pipeline: the DALI pipeline.
+        batches: the number of batches per epoch on this rank (for progress bars and schedulers).
+        reader_name: the pipeline's reader, when it has one (it then sets the epoch's size).
+    """
+
+    def __init__(self, pipeline, batches: int, reader_name: str | None = None):
+        from nvidia.dali.plugin.pytorch import DALIGenericIterator, LastBatchPolicy
+
+        self.batches = batches
+        # PARTIAL: a short last batch is returned as it is, never padded with repeats nor dropped.
+        self.iterator = DALIGenericIterator([pipeline], ["x", "y"], reader_name=reader_name, auto_reset=True,
+                                            last_batch_policy=LastBatchPolicy.PARTIAL)
+
+    def __len__(self) -> int:
+        return self.batches
+
+    def __iter__(self):
+        for out in self.iterator:
+            yield out[0]["x"], out[0]["y"].view(-1).long()
+
+
+class ScheduledSource:
+    """A DALI ``external_source`` that yields the batches of an ``EpochSchedule`` for one rank, one epoch per
+    pass (each pass a fresh global permutation, no minibatch repeated)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, schedule: EpochSchedule | None, batch_size: int,
+                 rank: Callable[[], tuple[int, int]], first_epoch: int = 0):
+        self.x, self.y, self.schedule, self.batch_size, self.rank = x, y, schedule, batch_size, rank
+        self.epoch = first_epoch - 1  # counted here, not read from the trainer: DALI asks for epochs ahead
+        self.plan: list[np.ndarray] = []
+        self.i = 0
+
+    def batches(self) -> list[np.ndarray]:
+        rank, world = self.rank()
+        if self.schedule is not None:
+            return self.schedule.rank_batches(max(self.epoch, 0), rank)
+        shard = np.array_split(np.arange(len(self.y)), world)[rank]
+        return [shard[i : i + self.batch_size] for i in range(0, len(shard), self.batch_size)]
+
+    def __iter__(self):
+        self.epoch += 1
+        self.plan, self.i = self.batches(), 0
+        return self
+
+    def __next__(self):
+        if self.i >= len(self.plan):
+            raise StopIteration
+        idx = self.plan[self.i]
+        self.i += 1
+        return [self.x[i] for i in idx], [self.y[i : i + 1] for i in idx]

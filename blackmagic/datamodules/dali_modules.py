@@ -1,0 +1,217 @@
+"""DALI-fed datamodules: decoding and augmentation inside DALI pipelines (on the GPU when there is one,
+on DALI's CPU backend otherwise), the same spec language, the same no-repeat shuffling and sharding."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import augment
+from .dali_loader import DaliLoader, ScheduledSource
+from .fashion_mnist import FashionMNISTDataModule
+from .folder_module import FolderDataModule
+from .image_folder import SUFFIXES as IMAGE_SUFFIXES
+from .sampling import EpochSchedule
+
+
+class DaliMixin:
+    """Shared by the DALI datamodules: which device DALI runs on, the compiled spec, and the finishing steps
+    (channels first, squeezed to [-1, 1]). Augmentation happens inside the training pipeline only."""
+
+    num_threads: int
+
+    def _dali_init(self, num_threads: int) -> None:
+        self.num_threads = num_threads
+        self.dali_augment = augment.build(self.augment_spec, backend="dali", seed=self.seed,
+                                          sample_rate=self.sample_rate) if self.augment_spec else None
+
+    def device_id(self) -> int | None:
+        trainer = self.trainer
+        device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+        return (device.index or 0) if device.type == "cuda" else None
+
+    def finish_images(self, x, train: bool, channels: int):
+        """(H, W, C) uint8 -> augmented (train only) -> (C, H, W) float in [-1, 1]."""
+        from nvidia.dali import fn, types
+
+        if train and self.dali_augment is not None and not self.overfit:
+            x = self.dali_augment(x, channels=channels)
+        else:
+            x = fn.cast(x, dtype=types.FLOAT) * (1 / 255)
+        return fn.transpose(x, perm=[2, 0, 1]) * 2.0 - 1.0
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        x, y = batch  # already augmented and squeezed by DALI
+        trainer = self.trainer
+        if trainer is not None and trainer.testing and dataloader_idx > 0:
+            x = self.squeeze(list(self.shift_pipelines.values())[dataloader_idx - 1]((x + 1) / 2))
+        return x, y
+
+
+class DaliFashionMNISTDataModule(DaliMixin, FashionMNISTDataModule):
+    """Fashion-MNIST through DALI: an external source feeds the arrays in this epoch's schedule, DALI moves
+    them to the GPU and augments them there.
+
+    Args:
+        num_threads: DALI CPU threads.
+        **kwargs: see ``FashionMNISTDataModule``.
+    """
+
+    def __init__(self, num_threads: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self._dali_init(num_threads)
+
+    host_arrays = True  # DALI's external source takes NumPy on the host; DALI moves batches to the GPU
+
+    def load(self):
+        splits = super().load()
+        for split in splits.values():
+            split.x = split.x.numpy().transpose(0, 2, 3, 1).copy()  # (N, H, W, 1)
+        return splits
+
+    def _loader(self, name: str, train: bool):
+        from nvidia.dali import fn, pipeline_def
+
+        split = self.splits[name]
+        size = self.batch_size if train else self.eval_batch_size
+        schedule = EpochSchedule(len(split), min(size, len(split)), self.seed, self._rank()[1]) if train else None
+        source = ScheduledSource(split.x, split.y.numpy(), schedule, size, self._rank, first_epoch=self._epoch())
+        device_id = self.device_id()
+
+        @pipeline_def(batch_size=size + 1, num_threads=self.num_threads, device_id=device_id, seed=self.seed)
+        def pipe():
+            x, y = fn.external_source(source=source, num_outputs=2, batch=True, layout=["HWC", ""], cycle="raise")
+            if device_id is not None:
+                x = x.gpu()
+            return self.finish_images(x, train, 1), y
+
+        return DaliLoader(pipe(), len(source.batches()))
+
+    def train_dataloader(self):
+        return self._loader("train", True)
+
+    def _eval_loader(self, name: str):
+        return self._loader(name, False)
+
+
+class DaliFolderMixin(DaliMixin):
+    """A file reader over the scanned split, sharded by rank, reshuffled globally after every epoch."""
+
+    def _reader(self, split: str, train: bool):
+        from nvidia.dali import fn
+
+        rank, world = self._rank()
+        files = [str(f) for f in self.files.files[split]]
+        return fn.readers.file(files=files, labels=self.files.labels[split], shard_id=rank, num_shards=world,
+                               shuffle_after_epoch=train, random_shuffle=False, pad_last_batch=True,
+                               seed=self.seed, name="Reader")
+
+    def _batches(self, split: str, size: int) -> int:
+        rank, world = self._rank()
+        shard = np.array_split(np.arange(len(self.files.files[split])), world)[rank]
+        return -(-len(shard) // size)
+
+    def _loader(self, split: str, train: bool):
+        from nvidia.dali import pipeline_def
+
+        size = self.batch_size if train else self.eval_batch_size
+
+        @pipeline_def(batch_size=size, num_threads=self.num_threads, device_id=self.device_id(), seed=self.seed)
+        def pipe():
+            data, label = self._reader(split, train)
+            return self.decode_and_augment(data, train), label
+
+        return DaliLoader(pipe(), self._batches(split, size), reader_name="Reader")
+
+    def setup(self, stage: str | None = None) -> None:
+        """Nothing to load up front (the reader streams the files), except the fixed subset of ``overfit``."""
+        if self.overfit and self.files.files["val"] is not self.files.files["train"]:
+            pick = np.sort(np.random.default_rng(self.seed).permutation(len(self.files.files["train"]))[: self.overfit])
+            for key in ("files", "labels"):
+                table = getattr(self.files, key)
+                table["train"] = table["val"] = [table["train"][i] for i in pick]
+
+    def prepare_data(self) -> None:
+        """No cache to fill: DALI decodes on the fly."""
+
+    def train_dataloader(self):
+        return self._loader("train", True)
+
+    def _eval_loader(self, name: str):
+        return self._loader(name, False)
+
+
+class DaliImageFolderDataModule(DaliFolderMixin, FolderDataModule):
+    """Class folders of images through DALI: file reader -> ``decoders.image`` (on the GPU, "mixed", when there
+    is one) -> resize the shorter side and centre-crop -> augment (training) -> (C, H, W) in [-1, 1].
+
+    Args:
+        root: ``root/CLASS/*.jpg`` or ``root/{train,val,test}/CLASS/*.jpg``.
+        size: output size ``S`` or ``[H, W]``.
+        channels: 3 (RGB) or 1 (greyscale).
+        num_threads: DALI CPU threads.
+        **kwargs: see ``FolderDataModule`` and ``AugmentedDataModule``.
+    """
+
+    suffixes = IMAGE_SUFFIXES
+    default_shifts = FashionMNISTDataModule.default_shifts
+
+    def __init__(self, root: str, size: int | list[int] = 64, channels: int = 3, num_threads: int = 4, **kwargs):
+        if channels not in (1, 3):
+            raise ValueError(f"DaliImageFolderDataModule: channels must be 1 or 3, got {channels}")
+        self.size = [size, size] if isinstance(size, int) else list(size)
+        self._channels = channels
+        super().__init__(root, **kwargs)
+        self._dali_init(num_threads)
+
+    @property
+    def channels(self) -> int:
+        return self._channels
+
+    def decode_and_augment(self, data, train: bool):
+        from nvidia.dali import fn, types
+
+        gpu = self.device_id() is not None
+        image_type = types.RGB if self._channels == 3 else types.GRAY
+        x = fn.decoders.image(data, device="mixed" if gpu else "cpu", output_type=image_type)
+        h, w = self.size
+        x = fn.resize(x, resize_shorter=float(min(h, w)), antialias=True)  # cover, then crop the overhang
+        x = fn.crop(x, crop=[h, w], out_of_bounds_policy="pad")
+        return self.finish_images(x, train, self._channels)
+
+
+class DaliAudioFolderDataModule(DaliFolderMixin, FolderDataModule):
+    """Class folders of audio through DALI: file reader -> ``decoders.audio`` (mono, resampled) -> padded or
+    cropped to ``seconds`` -> augment (training) -> (1, T) float.
+
+    Args:
+        root: ``root/CLASS/*.wav`` (Speech Commands lists understood).
+        sample_rate, seconds: the rate and length every clip gets.
+        num_threads: DALI CPU threads.
+        **kwargs: see ``FolderDataModule`` and ``AugmentedDataModule``.
+    """
+
+    kind = "audio"
+    suffixes = {".wav", ".flac", ".ogg"}
+    default_shifts = {"noisy": [{"noise_snr": {"snr_db": [10, 10]}}]}
+
+    def __init__(self, root: str, sample_rate: int = 16_000, seconds: float = 1.0, num_threads: int = 4, **kwargs):
+        self._sample_rate, self.seconds = sample_rate, seconds
+        super().__init__(root, **kwargs)
+        self._dali_init(num_threads)
+
+    @property
+    def sample_rate(self) -> int:
+        return self._sample_rate
+
+    def decode_and_augment(self, data, train: bool):
+        from nvidia.dali import fn, types
+
+        wave, _ = fn.decoders.audio(data, sample_rate=float(self.sample_rate), downmix=True, dtype=types.FLOAT)
+        length = int(round(self.seconds * self.sample_rate))
+        wave = fn.slice(wave, start=0, shape=length, axes=[0], out_of_bounds_policy="pad")
+        if self.device_id() is not None:
+            wave = wave.gpu()
+        if train and self.dali_augment is not None and not self.overfit:
+            wave = self.dali_augment(wave)
+        return fn.expand_dims(wave, axes=[0])  # (1, T)
+

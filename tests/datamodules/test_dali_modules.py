@@ -1,0 +1,110 @@
+"""The DALI-fed datamodules pass the same reshuffle, no-repeat and coverage checks as the torch-fed ones,
+on DALI's CPU backend (device_id=None)."""
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+from PIL import Image
+
+from blackmagic.datamodules import (DaliAudioFolderDataModule, DaliFashionMNISTDataModule,
+                                    DaliImageFolderDataModule, FashionMNISTDataModule)
+from blackmagic.datamodules.fashion_mnist import DEFAULT_ROOT
+
+
+def index_images(root: Path, n: int = 60, classes=("a", "b", "c")) -> Path:
+    """Image i is 8x8 filled with value i (i < 256): batches reveal which samples they hold."""
+    for i in range(n):
+        folder = root / classes[i % len(classes)]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((8, 8), i, np.uint8)).save(folder / f"{i:03d}.png")
+    return root
+
+
+def ids(x: torch.Tensor) -> list[int]:
+    return ((x[:, 0, 0, 0] + 1) / 2 * 255).round().long().tolist()
+
+
+def attach(dm, rank=0, world=1):
+    dm.trainer = SimpleNamespace(global_rank=rank, world_size=world, training=True, testing=False, current_epoch=0,
+                                 strategy=SimpleNamespace(root_device=torch.device("cpu")))
+    return dm
+
+
+def epochs_of(loader, n):
+    return [[ids(x) for x, _ in loader] for _ in range(n)]
+
+
+def folder_dm(root, **kw):
+    # all files in train (val/test fractions 0 would empty them: put 10% aside)
+    return DaliImageFolderDataModule(str(root), size=8, channels=1, batch_size=8, val_fraction=0.1,
+                                     test_fraction=0.1, **kw)
+
+
+def test_image_folder_reshuffles_covers_and_never_repeats_a_minibatch(tmp_path):
+    dm = attach(folder_dm(index_images(tmp_path / "img", 120)))
+    dm.setup("fit")
+    loader = dm.train_dataloader()
+    epochs = epochs_of(loader, 5)
+    train = sorted(int(f.stem) for f in dm.files.files["train"])
+    for e in epochs:
+        assert sorted(i for b in e for i in b) == train, "a sample was dropped or duplicated"
+        assert len(e) == len(loader)
+    orders = [tuple(i for b in e for i in b) for e in epochs]
+    assert len(set(orders)) == 5, "the order did not change every epoch"
+    batches = [frozenset(b) for e in epochs for b in e]
+    assert len(batches) == len(set(batches)), "a minibatch repeated"
+
+
+def test_image_folder_two_ranks_see_each_sample_exactly_once_per_epoch(tmp_path):
+    root = index_images(tmp_path / "img", 90)
+    ranks = [attach(folder_dm(root), rank=r, world=2) for r in (0, 1)]
+    loaders = [dm.train_dataloader() for dm in ranks]
+    train = sorted(int(f.stem) for f in ranks[0].files.files["train"])
+    for _ in range(3):
+        seen = [[i for x, _ in loader for i in ids(x)] for loader in loaders]
+        assert sorted(seen[0] + seen[1]) == train
+        assert not set(seen[0]) & set(seen[1])
+
+
+def test_image_folder_augments_only_the_training_pipeline(tmp_path):
+    root = index_images(tmp_path / "img", 30)
+    dm = attach(folder_dm(root, augment=[{"noise": {"std": 0.1}}]))
+    x, _ = next(iter(dm.train_dataloader()))
+    assert x.shape[1:] == (1, 8, 8) and x.dtype == torch.float32
+    assert (x - x[:, :, :1, :1]).abs().max() > 0.05, "training batches were not augmented"
+    v, _ = next(iter(dm.val_dataloader()))
+    assert torch.equal(v, v[:, :, :1, :1].expand_as(v)), "validation batches were augmented"
+
+
+@pytest.mark.skipif(not Path(DEFAULT_ROOT).is_dir(), reason="Fashion-MNIST is not installed")
+def test_fashion_mnist_through_dali_matches_the_torch_module_without_augmentation():
+    dali = attach(DaliFashionMNISTDataModule(batch_size=500))
+    plain = attach(FashionMNISTDataModule(batch_size=500))
+    for dm in (dali, plain):
+        dm.setup("fit")
+    (xd, yd), (xt, yt) = next(iter(dali.val_dataloader())), next(iter(plain.val_dataloader()))
+    xt, _ = plain.on_after_batch_transfer((xt, yt), 0)
+    torch.testing.assert_close(xd, xt)
+    assert torch.equal(yd, yt)
+    loader = dali.train_dataloader()
+    epochs = [[y.tolist() for _, y in loader] for _ in range(3)]
+    assert epochs[0] != epochs[1] != epochs[2] and len(epochs[0]) == len(loader) == 110
+    assert sorted(sum(epochs[0], [])) == sorted(dali.splits["train"].y.tolist())
+
+
+def test_audio_folder_through_dali(tmp_path):
+    rate = 8000
+    for w, f in (("hi", 300), ("lo", 100)):
+        (tmp_path / "a" / w).mkdir(parents=True)
+        for i in range(10):
+            t = np.arange(int(rate * (0.5 + 0.05 * i))) / rate
+            soundfile.write(tmp_path / "a" / w / f"{i}.wav", (0.5 * np.sin(2 * np.pi * f * t)).astype(np.float32), rate)
+    dm = attach(DaliAudioFolderDataModule(str(tmp_path / "a"), sample_rate=16000, seconds=1.0, batch_size=4,
+                                          augment=[{"gain": {"db": [-6, -6]}}]))
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (4, 1, 16000) and x.abs().max() <= 0.5 * 10 ** (-6 / 20) + 0.02
+    v, _ = next(iter(dm.val_dataloader()))
+    assert v.abs().max() > 0.45, "validation audio was augmented"
