@@ -56,3 +56,24 @@ class RecordBatches(L.Callback):
     def on_train_end(self, trainer, pl_module):
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / f"rank{trainer.global_rank}.json").write_text(json.dumps(self.seen))
+
+
+class ToneDataModule(AugmentedDataModule):
+    """Two classes of 0.25 s tones at 8 kHz (low and high pitch): a tiny audio task."""
+
+    kind = "audio"
+
+    @property
+    def class_names(self):
+        return ["low", "high"]
+
+    @property
+    def sample_rate(self):
+        return 8000
+
+    def load(self):
+        t = torch.arange(2000) / 8000
+        freq = torch.tensor([200.0, 1200.0]).repeat(16)
+        x = (0.5 * torch.sin(2 * torch.pi * freq[:, None] * t))[:, None]  # (32, 1, 2000)
+        y = torch.arange(32) % 2
+        return {"train": Split(x, y), "val": Split(x, y), "test": Split(x, y)}

@@ -64,6 +64,16 @@ class Pipeline(nn.Module):
             self._generators[key] = g
         return self._generators[key]
 
+    def reset(self) -> "Pipeline":
+        """Start the random sequence again from the seed (e.g. to draw the same shifted test set every run)."""
+        self._generators.clear()
+        return self
+
+    @property
+    def needs_fit(self) -> bool:
+        """Whether an op must learn from training data first (``whiten: {mode: zca}``): call ``fit``."""
+        return any(getattr(op, "fitted", True) is False for op in self.ops)
+
     @torch.no_grad()
     def fit(self, data: torch.Tensor) -> "Pipeline":
         """Fit the ops that learn from training data (``whiten: {mode: zca}``) on a batch of training inputs."""

@@ -123,7 +123,7 @@ def preview(spec_path: Path, input_path: Path, out: Path, draws: int = 4, count:
     expected = "audio" if kind == "audio" else "image"
     if pipe.domain not in (None, expected):
         raise ValueError(f"preview: {spec_path} holds {pipe.domain} ops but {input_path} holds {kind}")
-    if any(getattr(op, "fitted", True) is False for op in pipe.ops):
+    if pipe.needs_fit:
         pipe.fit(batch)  # ZCA needs data: fit on the inputs themselves for the picture
     outputs = [pipe(batch) for _ in range(draws)]
     names = [f.name for f in files]

@@ -105,20 +105,17 @@ class AugmentedDataModule(L.LightningDataModule):
                 fixed = np.random.default_rng(self.seed).permutation(len(self.splits["train"]))[: self.overfit]
                 tiny = self.splits["train"].subset(np.sort(fixed))
                 self.splits["train"] = self.splits["val"] = tiny
-            if self.pipeline is not None and any(getattr(op, "fitted", True) is False for op in self.pipeline.ops):
+            if self.pipeline is not None and self.pipeline.needs_fit:
                 train = self.splits["train"].x[:10_000]  # ZCA: fit on (up to) 10k training images
                 self.pipeline.fit(train if isinstance(train, torch.Tensor) else torch.from_numpy(np.asarray(train)))
 
     def _rank(self) -> tuple[int, int]:
-        t = self._trainer_or_none()
+        t = self.trainer
         return (t.global_rank, t.world_size) if t is not None else (0, 1)
 
     def _epoch(self) -> int:
-        t = self._trainer_or_none()
+        t = self.trainer
         return t.current_epoch if t is not None else 0
-
-    def _trainer_or_none(self):
-        return self.trainer
 
     def train_dataloader(self):
         split = self.splits["train"]
@@ -134,7 +131,7 @@ class AugmentedDataModule(L.LightningDataModule):
 
     def test_dataloader(self):
         for pipe in self.shift_pipelines.values():  # the same shifted test set on every run
-            pipe._generators.clear()
+            pipe.reset()
         return [self._eval_loader("test") for _ in self.test_names]
 
     def predict_dataloader(self):
@@ -144,7 +141,7 @@ class AugmentedDataModule(L.LightningDataModule):
         x, y = batch
         if x.dtype == torch.int16:  # stored audio
             x = x.float().div_(32767.0)
-        trainer = self._trainer_or_none()
+        trainer = self.trainer
         if trainer is not None and trainer.training and self.pipeline is not None and not self.overfit:
             x = self.pipeline(x)
         elif trainer is not None and trainer.testing and dataloader_idx > 0:

@@ -53,8 +53,10 @@ def export(ckpt: Path, out: Path, input_shape: tuple[int, ...] | None = None) ->
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(model, example)
         traced.save(str(out / "model.ts"))
+        # The torch.export-based exporter: it also handles the audio front end's STFT.
         torch.onnx.export(model, (example,), str(out / "model.onnx"), input_names=["input"], output_names=["probs"],
-                          dynamic_axes={"input": {0: "batch"}, "probs": {0: "batch"}}, dynamo=False)
+                          dynamo=True, dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, external_data=False,
+                          verbose=False)
     import onnx
     import onnxruntime
 

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import lightning as L
 import pytest
 import torch
+from torch.multiprocessing.spawn import ProcessExitedException
 
 from blackmagic.models import ClassifierModule
 
@@ -35,7 +36,13 @@ def test_trainer_epochs_reshuffle_and_never_repeat_a_minibatch(tmp_path):
 @pytest.mark.slow
 def test_two_ddp_ranks_see_each_sample_exactly_once_per_epoch(tmp_path):
     dm = IndexedDataModule(n=90, batch_size=8)
-    fit(dm, tmp_path, epochs=3, strategy="ddp_spawn", devices=2)
+    try:
+        fit(dm, tmp_path, epochs=3, strategy="ddp_spawn", devices=2)
+    except ProcessExitedException as e:
+        # Seen rarely on CPU/gloo: a worker aborts while the interpreter shuts down, after training has
+        # finished and written its record. Only that case is tolerated: the records below must be complete.
+        if "SIGABRT" not in str(e) or len(list((tmp_path / "seen").glob("rank*.json"))) != 2:
+            raise
     ranks = [json.loads((tmp_path / "seen" / f"rank{r}.json").read_text()) for r in (0, 1)]
     for e in ("0", "1", "2"):
         a = [i for b in ranks[0][e] for i in b]
