@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/vision_chain.py
 	$(BIN)/python benchmarks/voice_chain.py
 	$(BIN)/python benchmarks/image_folder_input.py
+	$(BIN)/python benchmarks/augment_share.py
 
 clean:
 	rm -rf $(VENV) runs

@@ -6,6 +6,7 @@ Lightning leaves its sharding alone: the schedule itself shards by rank.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -13,6 +14,9 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from .sampling import EpochSchedule
+
+# Lightning warns that an IterableDataset's length can be wrong with several workers; these loaders use none.
+warnings.filterwarnings("ignore", message="Your `IterableDataset` has `__len__` defined", category=UserWarning)
 
 
 class ArrayBatches(IterableDataset):
