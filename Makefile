@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml | system
 	@touch $@
 
 train: $(STAMP) system
-	$(BIN)/python -m blackmagic.harness.train_and_test -c $(RECIPE)
+	$(BIN)/blackmagic train -c $(RECIPE)
 
 test: $(STAMP) system
 	$(BIN)/python -m pytest -q
