@@ -24,7 +24,7 @@ import numpy as np
 from .geometry import compose, fuse
 from .op import BuildContext
 from .params import SpecError
-from .spec import load_spec, parse
+from .spec import load_spec, parse, single_domain
 
 
 class DaliDraws:
@@ -174,10 +174,7 @@ class DaliAugment:
         problems = [f"op '{op.name}' {why}" for op in self.ops if (why := op.dali_problem())]
         if problems:
             raise SpecError("augment spec (DALI backend): " + "; ".join(problems))
-        domains = {op.domain for op in self.ops}
-        if len(domains) > 1:
-            raise SpecError(f"augment spec: one pipeline works on one kind of input; it mixes {sorted(domains)}")
-        self.domain = next(iter(domains), None)
+        self.domain = single_domain(self.ops)
         self.seed, self.sample_rate = seed, sample_rate
         self.stages = fuse(self.ops)
 

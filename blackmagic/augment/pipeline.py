@@ -9,8 +9,7 @@ from torch import nn
 from .draws import TorchDraws
 from .geometry import fuse, resample
 from .op import BuildContext, Op, Params
-from .params import SpecError
-from .spec import load_spec, parse
+from .spec import load_spec, parse, single_domain
 
 RNG_STATE = "rng_state"
 Stage = Callable[[torch.Tensor, dict, torch.Generator], torch.Tensor]
@@ -42,11 +41,7 @@ class Pipeline(nn.Module):
         self.root = parse(load_spec(spec), BuildContext(sample_rate=sample_rate))
         ops = self.root.leaves()
         self.ops = nn.ModuleList(ops)
-        domains = {op.domain: op.name for op in ops}
-        if len(domains) > 1:
-            mixed = ", ".join(f"'{name}' ({domain})" for domain, name in domains.items())
-            raise SpecError(f"augment spec: one pipeline works on one kind of input; it mixes {mixed}")
-        self.domain = next(iter(domains), None)
+        self.domain = single_domain(ops)
         self.stages = _stages(ops)
         self.columns = self.root.columns()
         self.seed = int(torch.randint(0, 2**62, ()).item()) if seed is None else int(seed)

@@ -49,6 +49,15 @@ def load_spec(spec: Any) -> list:
     return spec
 
 
+def single_domain(ops: list) -> str | None:
+    """The one kind of input (image, audio, spectrogram) the ops work on; ``None`` for no ops."""
+    domains = {op.domain: op.name for op in ops}
+    if len(domains) > 1:
+        mixed = ", ".join(f"'{name}' ({domain})" for domain, name in domains.items())
+        raise SpecError(f"augment spec: one pipeline works on one kind of input; it mixes {mixed}")
+    return next(iter(domains), None)
+
+
 def parse(items: list, context: BuildContext) -> Node:
     counter = iter(range(1 << 30))
     return Sequence([_item(it, context, counter) for it in items])
