@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from .sampling import EpochSchedule
+from .sampling import EpochSchedule, rank_plan
 
 # Lightning warns that an IterableDataset's length can be wrong with several workers; these loaders use none.
 warnings.filterwarnings("ignore", message="Your `IterableDataset` has `__len__` defined", category=UserWarning)
@@ -36,11 +36,7 @@ class ArrayBatches(IterableDataset):
         self.schedule, self.epoch, self.rank = schedule, epoch, rank
 
     def plan(self) -> list[np.ndarray]:
-        rank, world = self.rank()
-        if self.schedule is not None:
-            return self.schedule.rank_batches(self.epoch(), rank)
-        shard = np.array_split(np.arange(len(self.y)), world)[rank]
-        return [shard[i : i + self.batch_size] for i in range(0, len(shard), self.batch_size)]
+        return rank_plan(self.schedule, len(self.y), self.batch_size, self.epoch(), *self.rank())
 
     def __len__(self) -> int:
         return len(self.plan())

@@ -5,7 +5,7 @@ from typing import Callable
 
 import numpy as np
 
-from .sampling import EpochSchedule
+from .sampling import EpochSchedule, rank_plan
 
 
 class DaliLoader:
@@ -13,8 +13,8 @@ class DaliLoader:
 
     Args:
         pipeline: the DALI pipeline.
-        batches: the number of batches per epoch on this rank (for progress bars and schedulers).
-        reader_name: the pipeline's reader, when it has one (it then sets the epoch's size).
+        batches: the number of non-empty batches per epoch on this rank.
+        reader_name: the pipeline's reader, when it has one (it then sets the epoch).
     """
 
     def __init__(self, pipeline, batches: int, reader_name: str | None = None):
@@ -30,7 +30,15 @@ class DaliLoader:
 
     def __iter__(self):
         for out in self.iterator:
-            yield out[0]["x"], out[0]["y"].view(-1).long()
+            x, y = out[0]["x"], out[0]["y"].view(-1).long()
+            if len(y):  # a smaller shard ends on an empty batch (DALI evens out the steps): never train on it
+                yield x, y
+
+
+def reader_batches(n: int, batch_size: int, rank: int, world: int) -> int:
+    """Non-empty batches a DALI file reader gives ``rank``: its shards are ``[n*r//world, n*(r+1)//world)``."""
+    shard = n * (rank + 1) // world - n * rank // world
+    return -(-shard // batch_size)
 
 
 class ScheduledSource:
@@ -45,11 +53,7 @@ class ScheduledSource:
         self.i = 0
 
     def batches(self) -> list[np.ndarray]:
-        rank, world = self.rank()
-        if self.schedule is not None:
-            return self.schedule.rank_batches(max(self.epoch, 0), rank)
-        shard = np.array_split(np.arange(len(self.y)), world)[rank]
-        return [shard[i : i + self.batch_size] for i in range(0, len(shard), self.batch_size)]
+        return rank_plan(self.schedule, len(self.y), self.batch_size, max(self.epoch, 0), *self.rank())
 
     def __iter__(self):
         self.epoch += 1

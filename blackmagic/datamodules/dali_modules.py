@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from .. import augment
-from .dali_loader import DaliLoader, ScheduledSource
+from .dali_loader import DaliLoader, ScheduledSource, reader_batches
 from .fashion_mnist import FashionMNISTDataModule
 from .folder_module import FolderDataModule
 from .image_folder import SUFFIXES as IMAGE_SUFFIXES
@@ -105,11 +105,6 @@ class DaliFolderMixin(DaliMixin):
                                shuffle_after_epoch=train, random_shuffle=False, pad_last_batch=True,
                                seed=self.seed, name="Reader")
 
-    def _batches(self, split: str, size: int) -> int:
-        rank, world = self._rank()
-        shard = np.array_split(np.arange(len(self.files.files[split])), world)[rank]
-        return -(-len(shard) // size)
-
     def _loader(self, split: str, train: bool):
         from nvidia.dali import pipeline_def
 
@@ -120,7 +115,7 @@ class DaliFolderMixin(DaliMixin):
             data, label = self._reader(split, train)
             return self.decode_and_augment(data, train), label
 
-        return DaliLoader(pipe(), self._batches(split, size), reader_name="Reader")
+        return DaliLoader(pipe(), reader_batches(len(self.files.files[split]), size, *self._rank()), "Reader")
 
     def setup(self, stage: str | None = None) -> None:
         """Nothing to load up front (the reader streams the files), except the fixed subset of ``overfit``."""

@@ -79,3 +79,13 @@ class EpochSchedule:
 def _key(batch: np.ndarray) -> bytes:
     """A batch's identity is its set of samples (order inside the batch does not make it new)."""
     return hashlib.blake2b(np.sort(batch).tobytes(), digest_size=12).digest()
+
+
+def rank_plan(schedule: EpochSchedule | None, n: int, batch_size: int, epoch: int, rank: int, world: int
+              ) -> list[np.ndarray]:
+    """This rank's batches for ``epoch``: the schedule's (training), or, without one (evaluation), its even
+    share of the samples in order, cut into ``batch_size`` pieces."""
+    if schedule is not None:
+        return schedule.rank_batches(epoch, rank)
+    shard = split_even(np.arange(n), world)[rank]
+    return [shard[i : i + batch_size] for i in range(0, len(shard), batch_size)]

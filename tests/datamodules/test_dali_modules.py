@@ -38,9 +38,9 @@ def epochs_of(loader, n):
 
 
 def folder_dm(root, **kw):
-    # all files in train (val/test fractions 0 would empty them: put 10% aside)
-    return DaliImageFolderDataModule(str(root), size=8, channels=1, batch_size=8, val_fraction=0.1,
-                                     test_fraction=0.1, **kw)
+    """Single-channel 8x8 images, batches of 8, 10 % of each class held out for val and for test."""
+    return DaliImageFolderDataModule(str(root), **{"size": 8, "channels": 1, "batch_size": 8, "val_fraction": 0.1,
+                                                   "test_fraction": 0.1, **kw})
 
 
 def test_image_folder_reshuffles_covers_and_never_repeats_a_minibatch(tmp_path):
@@ -67,6 +67,16 @@ def test_image_folder_two_ranks_see_each_sample_exactly_once_per_epoch(tmp_path)
         seen = [[i for x, _ in loader for i in ids(x)] for loader in loaders]
         assert sorted(seen[0] + seen[1]) == train
         assert not set(seen[0]) & set(seen[1])
+
+
+def test_image_folder_uneven_shards_give_no_empty_batch_and_the_right_length(tmp_path):
+    root = index_images(tmp_path / "img", 95)  # 77 training images over 3 ranks: shards of 25 and 26
+    ranks = [attach(folder_dm(root, batch_size=5), rank=r, world=3) for r in range(3)]
+    loaders = [dm.train_dataloader() for dm in ranks]
+    sizes = [[len(y) for _, y in loader] for loader in loaders]
+    assert all(min(s) > 0 for s in sizes), "an empty batch reached training"
+    assert [len(s) for s in sizes] == [len(loader) for loader in loaders] == [5, 6, 6]
+    assert sum(map(sum, sizes)) == 77
 
 
 def test_image_folder_augments_only_the_training_pipeline(tmp_path):
