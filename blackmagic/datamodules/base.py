@@ -152,6 +152,10 @@ class AugmentedDataModule(L.LightningDataModule):
         """Images in [0, 1] -> [-1, 1]; waveforms are already there."""
         return x * 2 - 1 if self.kind == "image" else x
 
+    def unsqueeze(self, x: torch.Tensor) -> torch.Tensor:
+        """The inverse of ``squeeze``: back to the units the augment ops take."""
+        return (x + 1) / 2 if self.kind == "image" else x
+
 
 def to_float(x: torch.Tensor) -> torch.Tensor:
     """uint8 images to [0, 1]; floats (pipeline outputs, waveforms) as they are."""

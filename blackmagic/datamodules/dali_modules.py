@@ -6,10 +6,10 @@ import numpy as np
 import torch
 
 from .. import augment
+from .audio_folder import AudioFolderDataModule
 from .dali_loader import DaliLoader, ScheduledSource, reader_batches
 from .fashion_mnist import FashionMNISTDataModule
-from .folder_module import FolderDataModule
-from .image_folder import SUFFIXES as IMAGE_SUFFIXES
+from .image_folder import ImageFolderDataModule
 from .sampling import EpochSchedule
 
 
@@ -43,7 +43,7 @@ class DaliMixin:
         x, y = batch  # already augmented and squeezed by DALI
         trainer = self.trainer
         if trainer is not None and trainer.testing and dataloader_idx > 0:
-            x = self.squeeze(list(self.shift_pipelines.values())[dataloader_idx - 1]((x + 1) / 2))
+            x = self.squeeze(list(self.shift_pipelines.values())[dataloader_idx - 1](self.unsqueeze(x)))
         return x, y
 
 
@@ -135,68 +135,46 @@ class DaliFolderMixin(DaliMixin):
         return self._loader(name, False)
 
 
-class DaliImageFolderDataModule(DaliFolderMixin, FolderDataModule):
+class DaliImageFolderDataModule(DaliFolderMixin, ImageFolderDataModule):
     """Class folders of images through DALI: file reader -> ``decoders.image`` (on the GPU, "mixed", when there
     is one) -> resize the shorter side and centre-crop -> augment (training) -> (C, H, W) in [-1, 1].
 
     Args:
-        root: ``root/CLASS/*.jpg`` or ``root/{train,val,test}/CLASS/*.jpg``.
-        size: output size ``S`` or ``[H, W]``.
-        channels: 3 (RGB) or 1 (greyscale).
+        root, size, channels: as for ``ImageFolderDataModule``.
         num_threads: DALI CPU threads.
         **kwargs: see ``FolderDataModule`` and ``AugmentedDataModule``.
     """
 
-    suffixes = IMAGE_SUFFIXES
-    default_shifts = FashionMNISTDataModule.default_shifts
-
-    def __init__(self, root: str, size: int | list[int] = 64, channels: int = 3, num_threads: int = 4, **kwargs):
-        if channels not in (1, 3):
-            raise ValueError(f"DaliImageFolderDataModule: channels must be 1 or 3, got {channels}")
-        self.size = [size, size] if isinstance(size, int) else list(size)
-        self._channels = channels
-        super().__init__(root, **kwargs)
+    def __init__(self, root: str, size: int | list[int] | None = 64, channels: int = 3, num_threads: int = 4,
+                 **kwargs):
+        super().__init__(root, size=size, channels=channels, **kwargs)
         self._dali_init(num_threads)
-
-    @property
-    def channels(self) -> int:
-        return self._channels
 
     def decode_and_augment(self, data, train: bool):
         from nvidia.dali import fn, types
 
         gpu = self.device_id() is not None
-        image_type = types.RGB if self._channels == 3 else types.GRAY
+        image_type = types.RGB if self.channels == 3 else types.GRAY
         x = fn.decoders.image(data, device="mixed" if gpu else "cpu", output_type=image_type)
         h, w = self.size
         x = fn.resize(x, resize_shorter=float(min(h, w)), antialias=True)  # cover, then crop the overhang
         x = fn.crop(x, crop=[h, w], out_of_bounds_policy="pad")
-        return self.finish_images(x, train, self._channels)
+        return self.finish_images(x, train, self.channels)
 
 
-class DaliAudioFolderDataModule(DaliFolderMixin, FolderDataModule):
+class DaliAudioFolderDataModule(DaliFolderMixin, AudioFolderDataModule):
     """Class folders of audio through DALI: file reader -> ``decoders.audio`` (mono, resampled) -> padded or
     cropped to ``seconds`` -> augment (training) -> (1, T) float.
 
     Args:
-        root: ``root/CLASS/*.wav`` (Speech Commands lists understood).
-        sample_rate, seconds: the rate and length every clip gets.
+        root, sample_rate, seconds: as for ``AudioFolderDataModule``.
         num_threads: DALI CPU threads.
         **kwargs: see ``FolderDataModule`` and ``AugmentedDataModule``.
     """
 
-    kind = "audio"
-    suffixes = {".wav", ".flac", ".ogg"}
-    default_shifts = {"noisy": [{"noise_snr": {"snr_db": [10, 10]}}]}
-
     def __init__(self, root: str, sample_rate: int = 16_000, seconds: float = 1.0, num_threads: int = 4, **kwargs):
-        self._sample_rate, self.seconds = sample_rate, seconds
-        super().__init__(root, **kwargs)
+        super().__init__(root, sample_rate=sample_rate, seconds=seconds, **kwargs)
         self._dali_init(num_threads)
-
-    @property
-    def sample_rate(self) -> int:
-        return self._sample_rate
 
     def decode_and_augment(self, data, train: bool):
         from nvidia.dali import fn, types
@@ -209,4 +187,3 @@ class DaliAudioFolderDataModule(DaliFolderMixin, FolderDataModule):
         if train and self.dali_augment is not None and not self.overfit:
             wave = self.dali_augment(wave)
         return fn.expand_dims(wave, axes=[0])  # (1, T)
-

@@ -116,5 +116,8 @@ def test_audio_folder_through_dali(tmp_path):
                                           augment=[{"gain": {"db": [-6, -6]}}]))
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (4, 1, 16000) and x.abs().max() <= 0.5 * 10 ** (-6 / 20) + 0.02
-    v, _ = next(iter(dm.val_dataloader()))
+    v, vy = next(iter(dm.val_dataloader()))
     assert v.abs().max() > 0.45, "validation audio was augmented"
+    dm.trainer.training, dm.trainer.testing = False, True
+    quiet = dm.test_names.index("test_quiet")  # a shifted test set: gain -20 dB on the waveform itself
+    torch.testing.assert_close(dm.on_after_batch_transfer((v, vy), quiet)[0], v * 0.1, rtol=1e-5, atol=1e-6)
