@@ -43,6 +43,7 @@ class GeometricOp(Op):
 
     domain = "image"
     geometric = True
+    writes_input = False  # resampled into a new tensor
 
     def inverse(self, p: Params, height: int, width: int, m) -> Affine:
         raise NotImplementedError

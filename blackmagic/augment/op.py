@@ -48,13 +48,15 @@ class Op(nn.Module):
     Subclasses set ``name``, ``domain`` and ``params`` and implement ``apply``. ``apply`` receives a float32
     batch it may modify in place and the per-sample parameters: ``active`` (B,) bool plus one (B,) or
     (B, columns) tensor per declared range. It must leave samples whose ``active`` is False unchanged and
-    must not synchronise with the host.
+    must not synchronise with the host. An op that never writes its input (it returns a new tensor) sets
+    ``writes_input = False``, which spares the pipeline a copy of float32 inputs when it comes first.
     """
 
     name: ClassVar[str]
     domain: ClassVar[str]
     params: ClassVar[dict]
     geometric: ClassVar[bool] = False
+    writes_input: ClassVar[bool] = True
     default_p: ClassVar[float] = 1.0
 
     def __init__(self, given: dict | None, context: BuildContext = BuildContext()):

@@ -36,13 +36,14 @@ class Pipeline(nn.Module):
         torch.Size([8, 3, 32, 32])
     """
 
-    def __init__(self, spec: Any, seed: int | None = None, sample_rate: int | None = None, tile_bytes: int = 1 << 21):
+    def __init__(self, spec: Any, seed: int | None = None, sample_rate: int | None = None, tile_bytes: int = 1 << 22):
         super().__init__()
         self.root = parse(load_spec(spec), BuildContext(sample_rate=sample_rate))
         ops = self.root.leaves()
         self.ops = nn.ModuleList(ops)
         self.domain = single_domain(ops)
         self.stages = _stages(ops)
+        self._copy_input = not ops or ops[0].writes_input  # no copy of float32 inputs the first op only reads
         self.columns = self.root.columns()
         self.seed = int(torch.randint(0, 2**62, ()).item()) if seed is None else int(seed)
         self.tile_bytes = tile_bytes
@@ -103,15 +104,14 @@ class Pipeline(nn.Module):
         else:
             g = torch.Generator(device=device)
             g.set_state(params[RNG_STATE])
-        out = _to_float(x)
-        tiles = self._tiles(out)
+        tiles = self._tiles(x)
+        copy = self._copy_input
         if tiles is None:
-            out = self._run(out, params, g)
-        for rows in tiles or ():
-            tile = out[rows]
-            result = self._run(tile, _rows(params, rows), g)
-            if result.data_ptr() != tile.data_ptr():
-                tile.copy_(result)
+            out = self._run(_to_float(x, copy), params, g)
+        else:  # each tile is converted, augmented and written out while it is in cache
+            out = torch.empty(x.shape, dtype=torch.float32)
+            for rows in tiles:
+                out[rows] = self._run(_to_float(x[rows], copy), _rows(params, rows), g)
         self.last_params = params
         return out
 
@@ -124,7 +124,7 @@ class Pipeline(nn.Module):
         """Row ranges to process one after another on CPU, or ``None`` for the whole batch at once."""
         if x.device.type != "cpu" or not self.tile_bytes or x.shape[0] == 0:
             return None
-        rows = max(1, self.tile_bytes // max(1, x[0].numel() * x.element_size()))
+        rows = max(1, self.tile_bytes // max(1, x[0].numel() * 4))  # float32 bytes per sample
         if rows >= x.shape[0]:
             return None
         return [slice(i, i + rows) for i in range(0, x.shape[0], rows)]
@@ -135,13 +135,14 @@ def _worker() -> int:
     return info.id if info else 0
 
 
-def _to_float(x: torch.Tensor) -> torch.Tensor:
-    """A float32 copy the ops may modify in place: uint8 is scaled to [0, 1], floats are taken as they are."""
+def _to_float(x: torch.Tensor, copy: bool = True) -> torch.Tensor:
+    """A float32 copy the ops may modify in place (or, with ``copy=False``, ``x`` itself if it is float32 already):
+    uint8 is scaled to [0, 1], floats are taken as they are."""
     if x.dtype == torch.uint8:
         return x.to(torch.float32).div_(255)  # measured: much faster than a mixed-type torch.div
     if not x.is_floating_point():
         raise TypeError(f"augment: inputs must be uint8 or floating point, got {x.dtype}")
-    return x.to(torch.float32, copy=True)
+    return x.to(torch.float32, copy=copy)
 
 
 def _rows(params: dict, rows: slice) -> dict:

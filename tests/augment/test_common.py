@@ -36,8 +36,10 @@ def test_shape_dtype_device_kept(name, device):
 def test_input_is_not_modified(name, device):
     x = sample_input(CASES[name][1], device)
     before = x.clone()
-    build(name)(x)
-    assert torch.equal(x, before)
+    for p in (1.0, 0.0):  # nor shared with the output, even when nothing is drawn
+        y = build(name, p=p)(x)
+        y.add_(1)
+        assert torch.equal(x, before)
 
 
 @pytest.mark.parametrize("name", NAMES)

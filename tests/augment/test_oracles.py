@@ -8,6 +8,7 @@ from kornia.filters import gaussian_blur2d
 from kornia.geometry.transform import rotate as kornia_rotate
 
 from blackmagic import augment
+from blackmagic.augment.ops.time_shift import _shift_rows, _shift_rows_cpu
 
 RATE = 16_000
 
@@ -37,6 +38,16 @@ def test_time_shift_equals_audiomentations_shift(unit, shift, rollover, fade, de
             np.testing.assert_allclose(ours[i], expected, rtol=0, atol=1e-6)
         else:
             np.testing.assert_array_equal(ours[i], expected)
+
+
+@pytest.mark.parametrize("rollover", [True, False])
+def test_time_shift_cpu_copies_equal_the_device_gather(rollover):
+    """The CPU kernel (block copies per clip) and the accelerator kernel (one gather) give the same clips, for
+    shifts in both directions, of a whole clip and beyond it."""
+    x = torch.from_numpy(clips(n=9, channels=2, length=50))
+    n = torch.tensor([0, 1, -1, 17, -33, 49, -50, 50, 120])
+    np.testing.assert_array_equal(_shift_rows_cpu(x, n, rollover).numpy(), _shift_rows(x, n, rollover).numpy())
+    assert torch.equal(_shift_rows_cpu(x, n, rollover)[3, :, 17:], x[3, :, :-17])
 
 
 @pytest.mark.parametrize("amount", [0.01, 0.3, 0.7, 1.0])

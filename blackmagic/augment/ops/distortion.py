@@ -1,10 +1,10 @@
 import torch
 
-from ..audio import percentile, rms
-from ..cpu_parallel import sort_rows_
+from ..audio import rms
 from ..draws import integers
 from ..op import Op, keep_inactive, per_sample, register
 from ..params import ChoiceParam, RangeParam
+from ..percentiles import percentiles
 
 
 @register
@@ -34,18 +34,18 @@ class Distortion(Op):
     def apply(self, x, p, g):  # x: (B, C, T)
         a = p["active"]
         if self.cfg["mode"] == "clip":
-            s = sort_rows_(x.flatten(1).clone())
             lower = (p["amount"] * 100).round().div(2).floor()  # int(threshold / 2) in audiomentations
-            lo, hi = percentile(s, lower), percentile(s, 100 - lower)
+            lo, hi = percentiles(x.flatten(1).clone(), [lower, 100 - lower])
             inf = torch.full_like(lo, torch.inf)
             lo, hi = torch.where(a, lo, -inf), torch.where(a, hi, inf)
             return x.clamp_(per_sample(lo, x), per_sample(hi, x))
-        s = sort_rows_(x.flatten(1).abs())
-        gain = 0.5 / (percentile(s, 100 - 99 * p["amount"]) + 1e-6)
-        y = torch.sigmoid(x * per_sample(2 * gain, x)).mul_(2).sub_(1)  # tanh(g x), faster on CPU
+        scratch = x.abs()  # partitioned in place on CPU, then reused for the output
+        (level,) = percentiles(scratch.flatten(1), [100 - 99 * p["amount"]], nonnegative=True)
+        # tanh(g x) = 2 sigmoid(2 g x) - 1 (faster on CPU); y holds half of it until the gain that restores the RMS
+        y = torch.mul(x, per_sample(1 / (level + 1e-6), x), out=scratch).sigmoid_().sub_(0.5)
         before = rms(x)
-        post = torch.where(before > 1e-9, before / rms(y), 1.0)
-        return keep_inactive(a, y.mul_(per_sample(post, x)), x)
+        post = torch.where(before > 1e-9, before / (2 * rms(y)), 1.0)
+        return keep_inactive(a, y.mul_(per_sample(2 * post, x)), x)
 
     def dali(self, x, p, ctx):  # x: (T,); no DALI operator computes a percentile, so this runs the torch code
         def run(wave, active, amount):  # (B, T), (B,), (B,)

@@ -2,6 +2,7 @@ import torch
 
 from ..op import Op, per_sample, register
 from ..params import RangeParam
+from ..random16 import standard_normal
 
 
 @register
@@ -23,7 +24,7 @@ class Noise(Op):
 
     def apply(self, x, p, g):  # x: (B, C, H, W)
         std = torch.where(p["active"], p["std"], 0.0)
-        n = torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)
+        n = standard_normal(x.shape, g, x.device, x.dtype)
         return x.addcmul_(n, per_sample(std, x))
 
     def dali(self, x, p, ctx):  # x: (H, W, C)

@@ -3,6 +3,7 @@ import torch
 from ..audio import rms
 from ..op import Op, per_sample, register
 from ..params import RangeParam
+from ..random16 import standard_normal
 
 
 @register
@@ -20,7 +21,7 @@ class NoiseSNR(Op):
     def apply(self, x, p, g):  # x: (B, C, T)
         std = rms(x) / 10 ** (p["snr_db"] / 20)
         std = torch.where(p["active"], std, 0.0)
-        n = torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)
+        n = standard_normal(x.shape, g, x.device, x.dtype)
         return x.addcmul_(n, per_sample(std, x))
 
     def dali(self, x, p, ctx):  # x: (T,)

@@ -2,6 +2,7 @@ import torch
 
 from ..op import Op, per_sample, register
 from ..params import RangeParam
+from ..random16 import bernoulli
 
 
 @register
@@ -17,8 +18,8 @@ class PixelDropout(Op):
 
     def apply(self, x, p, g):  # x: (B, C, H, W)
         rate = torch.where(p["active"], p["rate"], 0.0)
-        u = torch.rand((x.shape[0], 1, *x.shape[2:]), generator=g, device=x.device)  # (B, 1, H, W)
-        return x.mul_(u >= per_sample(rate, u))
+        shape = (x.shape[0], 1, *x.shape[2:])  # (B, 1, H, W): one draw per pixel
+        return x.masked_fill_(bernoulli(shape, per_sample(rate, x), g, x.device), 0.0)
 
     def dali(self, x, p, ctx):  # x: (H, W, C)
         from nvidia.dali import fn

@@ -1,3 +1,4 @@
+import numpy as np
 import torch
 
 from ..draws import integers
@@ -19,6 +20,7 @@ class TimeShift(Op):
 
     name = "time_shift"
     domain = "audio"
+    writes_input = False
     params = {
         "shift": RangeParam(0.1, scalar="sym"),
         "unit": ChoiceParam("fraction", ("fraction", "seconds", "samples")),
@@ -51,16 +53,7 @@ class TimeShift(Op):
         elif self.cfg["unit"] == "seconds":
             shift = shift * self.context.sample_rate
         n = torch.where(p["active"], shift.round(), 0.0).long()  # (B,) samples, later > 0
-        # Output sample t comes from t - n: one window of [x, x] (rollover) or [0, x, 0] (zero fill) per
-        # sample, gathered whole, with no per-element index arithmetic.
-        if self.cfg["rollover"]:
-            padded = torch.cat([x, x], dim=-1)  # (B, C, 2T)
-            start = (-n).remainder(T)
-        else:
-            zeros = torch.zeros_like(x)
-            padded = torch.cat([zeros, x, zeros], dim=-1)  # (B, C, 3T)
-            start = (T - n).clamp(0, 2 * T)
-        out = padded.unfold(-1, T, 1)[torch.arange(B, device=x.device), :, start]  # (B, C, T)
+        out = (_shift_rows_cpu if x.device.type == "cpu" else _shift_rows)(x, n, self.cfg["rollover"])
         if self.cfg["fade"] > 0:
             t = torch.arange(T, device=x.device)
             out = out.mul_(self._fade(n[:, None], t, x)[:, None, :])
@@ -101,3 +94,33 @@ class TimeShift(Op):
             start = ctx.math.where(n > 0.0, length - n, -n)
             return fn.slice(fn.cat(x, x, axis=0), start=fn.cast(start, dtype=types.INT32), shape=size, axes=[0])
         return fn.slice(x, start=fn.cast(-n, dtype=types.INT32), shape=size, axes=[0], out_of_bounds_policy="pad")
+
+
+def _shift_rows(x: torch.Tensor, n: torch.Tensor, rollover: bool) -> torch.Tensor:
+    """Output sample t comes from t - n: one window of [x, x] (rollover) or [0, x, 0] (zero fill) per sample,
+    gathered whole by one indexing kernel, without per-element index arithmetic or a host sync."""
+    B, C, T = x.shape
+    if rollover:
+        padded = torch.cat([x, x], dim=-1)  # (B, C, 2T)
+        start = (-n).remainder(T)
+    else:
+        zeros = torch.zeros_like(x)
+        padded = torch.cat([zeros, x, zeros], dim=-1)  # (B, C, 3T)
+        start = (T - n).clamp(0, 2 * T)
+    return padded.unfold(-1, T, 1)[torch.arange(B, device=x.device), :, start]  # (B, C, T)
+
+
+def _shift_rows_cpu(x: torch.Tensor, n: torch.Tensor, rollover: bool) -> torch.Tensor:
+    """The same on CPU as at most two block copies per sample (3x faster than the gather there)."""
+    T = x.shape[-1]
+    src = x.numpy()
+    out = np.empty_like(src)
+    for row, k in enumerate((n.remainder(T) if rollover else n.clamp(-T, T)).tolist()):
+        a, b = src[row], out[row]
+        if k >= 0:
+            b[:, k:] = a[:, : T - k]
+            b[:, :k] = a[:, T - k :] if rollover else 0
+        else:
+            b[:, : T + k] = a[:, -k:]
+            b[:, T + k :] = a[:, : -k] if rollover else 0
+    return torch.from_numpy(out)
