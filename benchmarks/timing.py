@@ -8,9 +8,9 @@ from typing import Callable
 import torch
 
 
-def interleaved_ms(fns: dict[str, Callable[[], object]], device: torch.device, repeats: int = 20,
-                   warmup: int = 3) -> dict[str, float]:
-    """Median milliseconds of each function, run in turn (A B A B ...) so that machine drift hits all alike."""
+def interleaved_runs(fns: dict[str, Callable[[], object]], device: torch.device, repeats: int = 20,
+                     warmup: int = 3) -> dict[str, list[float]]:
+    """Milliseconds of each run of each function, run in turn (A B A B ...) so that machine drift hits all alike."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for fn in fns.values():
         for _ in range(warmup):
@@ -23,16 +23,25 @@ def interleaved_ms(fns: dict[str, Callable[[], object]], device: torch.device, r
             fn()
             sync()
             times[name].append((time.perf_counter() - t0) * 1e3)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
 
 
-def report(title: str, ours_ms: float, anchors: dict[str, float], target: dict[str, float] | None = None) -> None:
-    """Print one row per anchor: its time, ours, and the speed-up ratio anchor / ours."""
-    print(f"\n{title}\n  blackmagic: {ours_ms:9.2f} ms")
-    for name, ms in anchors.items():
-        goal = (target or {}).get(name)
-        mark = "" if goal is None else f"  (target >= {goal:g}x: {'met' if ms / ours_ms >= goal else 'NOT met'})"
-        print(f"  {name:<22s} {ms:9.2f} ms   speed-up {ms / ours_ms:5.2f}x{mark}")
+def interleaved_ms(fns: dict[str, Callable[[], object]], device: torch.device, repeats: int = 20,
+                   warmup: int = 3) -> dict[str, float]:
+    """Median milliseconds of each function, from ``interleaved_runs``."""
+    return {name: statistics.median(ts) for name, ts in interleaved_runs(fns, device, repeats, warmup).items()}
+
+
+def report(title: str, runs: dict[str, list[float]], anchors: dict[str, str], target: dict[str, float] | None = None,
+           ours: str = "ours") -> None:
+    """Print our median time and one row per anchor (``anchors``: key in ``runs`` -> label): its median time and
+    the speed-up, the median of the ratios of runs made side by side (robust to the machine's speed drifting)."""
+    print(f"\n{title}\n  blackmagic: {statistics.median(runs[ours]):9.2f} ms")
+    for key, label in anchors.items():
+        ratio = statistics.median(a / b for a, b in zip(runs[key], runs[ours]))
+        goal = (target or {}).get(key)
+        mark = "" if goal is None else f"  (target >= {goal:g}x: {'met' if ratio >= goal else 'NOT met'})"
+        print(f"  {label:<22s} {statistics.median(runs[key]):9.2f} ms   speed-up {ratio:5.2f}x{mark}")
 
 
 def describe_device(device: torch.device) -> str:

@@ -13,7 +13,7 @@ import kornia.augmentation as K
 import torch
 
 from blackmagic import augment
-from timing import describe_device, interleaved_ms, report
+from timing import describe_device, interleaved_runs, report
 
 SPEC = [
     {"noise": {"std": 0.05}},
@@ -76,10 +76,9 @@ def main() -> None:
     theirs = kornia_chain(device)
     for i, shape in enumerate(shapes):
         x = torch.randint(0, 256, shape, dtype=torch.uint8, device=device)
-        t = interleaved_ms({"ours": lambda: ours(x), "kornia": lambda: theirs(x), "dali": dali_chain(x)}, device,
-                           args.repeats)
-        report(f"batch {shape}", t["ours"], {"kornia": t["kornia"], "DALI (same spec)": t["dali"]},
-               {"kornia": targets["kornia"][i]})
+        t = interleaved_runs({"ours": lambda: ours(x), "kornia": lambda: theirs(x), "dali": dali_chain(x)}, device,
+                             args.repeats)
+        report(f"batch {shape}", t, {"kornia": "kornia", "dali": "DALI (same spec)"}, {"kornia": targets["kornia"][i]})
 
 
 if __name__ == "__main__":

@@ -103,6 +103,11 @@ class Op(nn.Module):
     def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
 
+    def apply_into(self, x: torch.Tensor, p: Params, g: torch.Generator, out: torch.Tensor) -> torch.Tensor:
+        """``apply`` for an op that only reads its input, offered ``out`` (float32, x's shape) for its result.
+        Returns the result: ``out`` where the op could write it there directly, else a new tensor."""
+        return self.apply(x, p, g)
+
     # ---- DALI backend --------------------------------------------------------------------------------
     dali_unsupported: ClassVar[str] = "has no DALI implementation"
 

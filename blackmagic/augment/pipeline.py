@@ -12,7 +12,7 @@ from .op import BuildContext, Op, Params
 from .spec import load_spec, parse, single_domain
 
 RNG_STATE = "rng_state"
-Stage = Callable[[torch.Tensor, dict, torch.Generator], torch.Tensor]
+Stage = Callable[[torch.Tensor, dict, torch.Generator, "torch.Tensor | None"], torch.Tensor]
 
 
 class Pipeline(nn.Module):
@@ -104,21 +104,34 @@ class Pipeline(nn.Module):
         else:
             g = torch.Generator(device=device)
             g.set_state(params[RNG_STATE])
+        _check_dtype(x)
         tiles = self._tiles(x)
-        copy = self._copy_input
         if tiles is None:
-            out = self._run(_to_float(x, copy), params, g)
+            out = self._run(_to_float(x, self._copy_input), params, g)
         else:  # each tile is converted, augmented and written out while it is in cache
             out = torch.empty(x.shape, dtype=torch.float32)
             for rows in tiles:
-                out[rows] = self._run(_to_float(x[rows], copy), _rows(params, rows), g)
+                self._run_tile(x[rows], _rows(params, rows), g, out[rows])
         self.last_params = params
         return out
 
-    def _run(self, x: torch.Tensor, params: dict, g: torch.Generator) -> torch.Tensor:
+    def _run(self, x: torch.Tensor, params: dict, g: torch.Generator, out: torch.Tensor | None = None) -> torch.Tensor:
+        """The stages in turn; ``out`` is offered to the first one, which may write its result there."""
         for stage in self.stages:
-            x = stage(x, params, g)
+            x, out = stage(x, params, g, out), None
         return x
+
+    def _run_tile(self, x: torch.Tensor, params: dict, g: torch.Generator, dest: torch.Tensor) -> None:
+        """Augment one tile into ``dest`` (a slice of the output) with as few copies as the ops allow: the
+        input is converted straight into ``dest`` for ops that work in place, or a first op that only reads
+        its input writes its result there; a result elsewhere is copied in."""
+        if self._copy_input:
+            dest.copy_(x)
+            result = self._run(dest.div_(255) if x.dtype == torch.uint8 else dest, params, g)
+        else:
+            result = self._run(_to_float(x, copy=False), params, g, out=dest)
+        if not (result.data_ptr() == dest.data_ptr() and result.stride() == dest.stride()):
+            dest.copy_(result)
 
     def _tiles(self, x: torch.Tensor) -> list[slice] | None:
         """Row ranges to process one after another on CPU, or ``None`` for the whole batch at once."""
@@ -135,13 +148,16 @@ def _worker() -> int:
     return info.id if info else 0
 
 
+def _check_dtype(x: torch.Tensor) -> None:
+    if x.dtype != torch.uint8 and not x.is_floating_point():
+        raise TypeError(f"augment: inputs must be uint8 or floating point, got {x.dtype}")
+
+
 def _to_float(x: torch.Tensor, copy: bool = True) -> torch.Tensor:
     """A float32 copy the ops may modify in place (or, with ``copy=False``, ``x`` itself if it is float32 already):
     uint8 is scaled to [0, 1], floats are taken as they are."""
     if x.dtype == torch.uint8:
         return x.to(torch.float32).div_(255)  # measured: much faster than a mixed-type torch.div
-    if not x.is_floating_point():
-        raise TypeError(f"augment: inputs must be uint8 or floating point, got {x.dtype}")
     return x.to(torch.float32, copy=copy)
 
 
@@ -153,8 +169,9 @@ def _stages(ops: list[Op]) -> list[Stage]:
     """One callable per stage: an op's ``apply``, or one resampling for a run of geometric ops."""
     def stage(group: list[Op]) -> Stage:
         if group[0].geometric:
-            return lambda x, p, g: resample(x, [(op, p[op.key]) for op in group])
-        return lambda x, p, g: group[0].apply(x, p[group[0].key], g)
+            return lambda x, p, g, out: resample(x, [(op, p[op.key]) for op in group])
+        op = group[0]
+        return lambda x, p, g, out: op.apply(x, p[op.key], g) if out is None else op.apply_into(x, p[op.key], g, out)
 
     return [stage(group) for group in fuse(ops)]
 

@@ -82,7 +82,9 @@ def test_cpu_tiles_match_the_whole_batch(name):
     tiled = augment.build([CASES[name][0]], seed=3, sample_rate=16_000, tile_bytes=x[0].numel() * 4 * 2)
     for pipe in (whole, tiled):
         SETUP.get(name, lambda p: p)(pipe)
-    torch.testing.assert_close(tiled(x), whole(x), rtol=1e-4, atol=1e-5)  # BLAS blocking differs by tile
+    inputs = [x, x.double()] + ([(x * 255).round().to(torch.uint8)] if x.dim() == 4 else [])
+    for v in inputs:  # whichever way a tile gets to float32 (converted, copied or read in place)
+        torch.testing.assert_close(tiled(v), whole(v), rtol=1e-4, atol=1e-5)  # BLAS blocking differs by tile
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if len(CASES[n][1]) == 4 and "mask" not in n])

@@ -45,7 +45,12 @@ class Distortion(Op):
         y = torch.mul(x, per_sample(1 / (level + 1e-6), x), out=scratch).sigmoid_().sub_(0.5)
         before = rms(x)
         post = torch.where(before > 1e-9, before / (2 * rms(y)), 1.0)
-        return keep_inactive(a, y.mul_(per_sample(2 * post, x)), x)
+        if x.device.type != "cpu":
+            return keep_inactive(a, y.mul_(per_sample(2 * post, x)), x)
+        # On CPU the result goes straight into x (one pass, no new tensor); inactive samples are first copied
+        # into y and multiplied by 1, which keeps them exactly.
+        keep_inactive(a, y, x)
+        return torch.mul(y, per_sample(torch.where(a, 2 * post, 1.0), x), out=x)
 
     def dali(self, x, p, ctx):  # x: (T,); no DALI operator computes a percentile, so this runs the torch code
         def run(wave, active, amount):  # (B, T), (B,), (B,)

@@ -46,14 +46,20 @@ class TimeShift(Op):
         return super().sample(key, u, rng, decl, d)
 
     def apply(self, x, p, g):  # x: (B, C, T)
-        B, C, T = x.shape
+        return self.apply_into(x, p, g, None)
+
+    def apply_into(self, x, p, g, out):
+        T = x.shape[-1]
         shift = p["shift"]
         if self.cfg["unit"] == "fraction":
             shift = shift * T
         elif self.cfg["unit"] == "seconds":
             shift = shift * self.context.sample_rate
         n = torch.where(p["active"], shift.round(), 0.0).long()  # (B,) samples, later > 0
-        out = (_shift_rows_cpu if x.device.type == "cpu" else _shift_rows)(x, n, self.cfg["rollover"])
+        if x.device.type == "cpu":
+            out = _shift_rows_cpu(x, n, self.cfg["rollover"], out)
+        else:
+            out = _shift_rows(x, n, self.cfg["rollover"])
         if self.cfg["fade"] > 0:
             t = torch.arange(T, device=x.device)
             out = out.mul_(self._fade(n[:, None], t, x)[:, None, :])
@@ -110,17 +116,19 @@ def _shift_rows(x: torch.Tensor, n: torch.Tensor, rollover: bool) -> torch.Tenso
     return padded.unfold(-1, T, 1)[torch.arange(B, device=x.device), :, start]  # (B, C, T)
 
 
-def _shift_rows_cpu(x: torch.Tensor, n: torch.Tensor, rollover: bool) -> torch.Tensor:
-    """The same on CPU as at most two block copies per sample (3x faster than the gather there)."""
+def _shift_rows_cpu(x: torch.Tensor, n: torch.Tensor, rollover: bool, out: torch.Tensor | None = None) -> torch.Tensor:
+    """The same on CPU as at most two block copies per sample (3x faster than the gather there), into ``out``
+    (float32, x's shape) if given."""
     T = x.shape[-1]
     src = x.numpy()
-    out = np.empty_like(src)
+    result = torch.empty(x.shape, dtype=x.dtype) if out is None else out
+    dst = result.numpy()
     for row, k in enumerate((n.remainder(T) if rollover else n.clamp(-T, T)).tolist()):
-        a, b = src[row], out[row]
+        a, b = src[row], dst[row]
         if k >= 0:
             b[:, k:] = a[:, : T - k]
             b[:, :k] = a[:, T - k :] if rollover else 0
         else:
             b[:, : T + k] = a[:, -k:]
             b[:, T + k :] = a[:, : -k] if rollover else 0
-    return torch.from_numpy(out)
+    return result
