@@ -38,10 +38,13 @@ def report(title: str, runs: dict[str, list[float]], anchors: dict[str, str], ta
     the speed-up, the median of the ratios of runs made side by side (robust to the machine's speed drifting)."""
     print(f"\n{title}\n  blackmagic: {statistics.median(runs[ours]):9.2f} ms")
     for key, label in anchors.items():
-        ratio = statistics.median(a / b for a, b in zip(runs[key], runs[ours]))
+        ratios = [a / b for a, b in zip(runs[key], runs[ours])]
+        ratio = statistics.median(ratios)
+        low, _, high = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratio, ratio, ratio)
         goal = (target or {}).get(key)
         mark = "" if goal is None else f"  (target >= {goal:g}x: {'met' if ratio >= goal else 'NOT met'})"
-        print(f"  {label:<22s} {statistics.median(runs[key]):9.2f} ms   speed-up {ratio:5.2f}x{mark}")
+        print(f"  {label:<22s} {statistics.median(runs[key]):9.2f} ms   speed-up {ratio:5.2f}x "
+              f"[quartiles {low:.2f}-{high:.2f}]{mark}")
 
 
 def describe_device(device: torch.device) -> str:

@@ -1,7 +1,7 @@
 """Voice chain (time shift + tanh distortion, p=1, 1 s clips at 16 kHz): blackmagic's torch backend on a whole
 batch against audiomentations ``Shift`` + ``TanhDistortion`` applied clip by clip, timed in the same run.
 
-    python benchmarks/voice_chain.py [--device cuda] [--batch 256] [--repeats 20]
+    python benchmarks/voice_chain.py [--device cuda] [--batch 256] [--repeats 40]
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--repeats", type=int, default=40)
     args = ap.parse_args()
     device = torch.device(args.device)
     rng = np.random.default_rng(0)
