@@ -43,6 +43,16 @@ def test_input_is_not_modified(name, device):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_inputs_that_require_grad_are_taken_as_data(name):
+    x = sample_input(CASES[name][1], "cpu").requires_grad_()
+    for tile_bytes in (0, x[0].numel() * 4 * 2):  # the whole batch and tiles
+        a, b = (augment.build([CASES[name][0]], seed=0, sample_rate=16_000, tile_bytes=tile_bytes) for _ in "ab")
+        for pipe in (a, b):
+            SETUP.get(name, lambda p: p)(pipe)
+        torch.testing.assert_close(a(x), b(x.detach()))
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_fresh_parameters_every_call_and_per_sample(name, device):
     x = sample_input(CASES[name][1], device)
     x = x[:1].expand_as(x).contiguous()  # the same input in every row

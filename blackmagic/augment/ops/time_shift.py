@@ -120,7 +120,7 @@ def _shift_rows_cpu(x: torch.Tensor, n: torch.Tensor, rollover: bool, out: torch
     """The same on CPU as at most two block copies per sample (3x faster than the gather there), into ``out``
     (float32, x's shape) if given."""
     T = x.shape[-1]
-    src = x.numpy()
+    src = x.detach().numpy()
     result = torch.empty(x.shape, dtype=x.dtype) if out is None else out
     dst = result.numpy()
     for row, k in enumerate((n.remainder(T) if rollover else n.clamp(-T, T)).tolist()):
