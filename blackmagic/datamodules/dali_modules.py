@@ -7,7 +7,7 @@ import torch
 
 from .. import augment
 from .audio_folder import AudioFolderDataModule
-from .dali_loader import DaliLoader, ScheduledSource, reader_batches
+from .dali_loader import DaliLoader, ScheduledSource, reader_batches, reader_steps
 from .fashion_mnist import FashionMNISTDataModule
 from .image_folder import ImageFolderDataModule
 from .sampling import EpochSchedule
@@ -115,7 +115,9 @@ class DaliFolderMixin(DaliMixin):
             data, label = self._reader(split, train)
             return self.decode_and_augment(data, train), label
 
-        return DaliLoader(pipe(), reader_batches(len(self.files.files[split]), size, *self._rank()), "Reader")
+        n, (rank, world) = len(self.files.files[split]), self._rank()
+        steps = reader_steps(n, size, world, f"{type(self).__name__} {split}")
+        return DaliLoader(pipe(), reader_batches(n, size, rank, world), "Reader", steps=steps)
 
     def setup(self, stage: str | None = None) -> None:
         """Nothing to load up front (the reader streams the files), except the fixed subset of ``overfit``."""

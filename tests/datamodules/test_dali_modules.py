@@ -69,14 +69,23 @@ def test_image_folder_two_ranks_see_each_sample_exactly_once_per_epoch(tmp_path)
         assert not set(seen[0]) & set(seen[1])
 
 
-def test_image_folder_uneven_shards_give_no_empty_batch_and_the_right_length(tmp_path):
+def test_image_folder_uneven_shards_give_every_rank_the_same_steps_and_no_empty_batch(tmp_path):
     root = index_images(tmp_path / "img", 95)  # 77 training images over 3 ranks: shards of 25 and 26
     ranks = [attach(folder_dm(root, batch_size=5), rank=r, world=3) for r in range(3)]
     loaders = [dm.train_dataloader() for dm in ranks]
-    sizes = [[len(y) for _, y in loader] for loader in loaders]
-    assert all(min(s) > 0 for s in sizes), "an empty batch reached training"
-    assert [len(s) for s in sizes] == [len(loader) for loader in loaders] == [5, 6, 6]
-    assert sum(map(sum, sizes)) == 77
+    for _ in range(2):  # every epoch
+        batches = [[ids(x) for x, _ in loader] for loader in loaders]
+        sizes = [[len(b) for b in rank] for rank in batches]
+        assert all(min(s) > 0 for s in sizes), "an empty batch reached training"
+        assert [len(s) for s in sizes] == [len(loader) for loader in loaders] == [6, 6, 6]  # DDP never waits
+        seen = [i for rank in batches for b in rank for i in b]
+        assert sorted(seen) == sorted(int(f.stem) for f in ranks[0].files.files["train"])  # each sample once
+
+
+def test_batch_size_one_cannot_even_out_uneven_shards(tmp_path):
+    root = index_images(tmp_path / "img", 95)
+    with pytest.raises(ValueError, match="batch_size >= 2"):
+        attach(folder_dm(root, batch_size=1), rank=0, world=3).train_dataloader()
 
 
 def test_image_folder_augments_only_the_training_pipeline(tmp_path):
