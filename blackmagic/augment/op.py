@@ -103,6 +103,11 @@ class Op(nn.Module):
     def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
 
+    def prepare(self, p: Params, x: torch.Tensor) -> Params:
+        """Per-sample values derived from the draws, computed once per call on the whole batch ``x`` before it
+        is cut into CPU tiles (which then slice them: tensors or lists of length B). Default: the draws."""
+        return p
+
     def apply_into(self, x: torch.Tensor, p: Params, g: torch.Generator, out: torch.Tensor) -> torch.Tensor:
         """``apply`` for an op that only reads its input, offered ``out`` (float32, x's shape) for its result.
         Returns the result: ``out`` where the op could write it there directly, else a new tensor."""

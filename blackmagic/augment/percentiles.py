@@ -40,17 +40,25 @@ def _by_sort(rows: torch.Tensor, qs: Sequence[torch.Tensor]) -> list[torch.Tenso
 
 def _by_selection(rows: torch.Tensor, qs: Sequence[torch.Tensor], nonnegative: bool) -> list[torch.Tensor]:
     """The same by partitioning each row around the ranks (CPU tensors only)."""
+    keys = np.ascontiguousarray(rows.detach().to(torch.float32).numpy())
+    q = np.stack([q.numpy() for q in qs], axis=1)  # (B, J)
+    return list(torch.from_numpy(percentiles_np(keys, q, nonnegative)))
+
+
+def percentiles_np(rows: np.ndarray, q: np.ndarray, nonnegative: bool = False) -> np.ndarray:
+    """NumPy's 'linear' percentiles ``q`` (B, J) of each row of the contiguous float32 array ``rows`` (B, N),
+    which is partitioned in place: (J, B) float32."""
     n = rows.shape[1]
-    where = np.clip(np.stack([q.numpy() for q in qs], axis=1).astype(np.float64) / 100 * (n - 1), 0, n - 1)
+    where = np.clip(q.astype(np.float64) / 100 * (n - 1), 0, n - 1)
     below = np.floor(where).astype(np.int64)  # (B, J)
     keys = _ordered_keys(rows, nonnegative)
-    pairs = np.empty((len(qs), 2, rows.shape[0]), dtype=np.int32)  # order statistics k and k + 1, as keys
+    pairs = np.empty((q.shape[1], 2, rows.shape[0]), dtype=np.int32)  # order statistics k and k + 1, as keys
     _select(keys, below, pairs)
     if not nonnegative:
         pairs ^= (pairs >> 31) & 0x7FFFFFFF
     values = pairs.view(np.float32)
     frac = (where - below).astype(np.float32).T
-    return list(torch.from_numpy(_lerp(values[:, 0], values[:, 1], frac, np.where)))
+    return _lerp(values[:, 0], values[:, 1], frac, np.where)
 
 
 def _lerp(a, b, t, where):
@@ -59,11 +67,10 @@ def _lerp(a, b, t, where):
     return where(t >= 0.5, b - d * (1 - t), a + d * t)
 
 
-def _ordered_keys(rows: torch.Tensor, nonnegative: bool) -> np.ndarray:
-    """The rows' float32 bits as int32 keys whose integer order is the floats' order (a contiguous array that
-    may share memory with ``rows``). Non-negative floats already order as their bits; for negative ones the
-    magnitude bits are flipped."""
-    keys = np.ascontiguousarray(rows.detach().to(torch.float32).numpy()).view(np.int32)
+def _ordered_keys(rows: np.ndarray, nonnegative: bool) -> np.ndarray:
+    """The rows' float32 bits as int32 keys (same memory) whose integer order is the floats' order.
+    Non-negative floats already order as their bits; for negative ones the magnitude bits are flipped."""
+    keys = rows.view(np.int32)
     if not nonnegative:
         keys ^= (keys >> 31) & 0x7FFFFFFF
     return keys

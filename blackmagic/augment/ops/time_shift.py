@@ -45,19 +45,29 @@ class TimeShift(Op):
             return integers(d, u, rng.lo, rng.hi)
         return super().sample(key, u, rng, decl, d)
 
-    def apply(self, x, p, g):  # x: (B, C, T)
-        return self.apply_into(x, p, g, None)
-
-    def apply_into(self, x, p, g, out):
+    def prepare(self, p, x):
+        """The shift of each sample in whole samples (later > 0), and on CPU also as a list for the copies."""
         T = x.shape[-1]
         shift = p["shift"]
         if self.cfg["unit"] == "fraction":
             shift = shift * T
         elif self.cfg["unit"] == "seconds":
             shift = shift * self.context.sample_rate
-        n = torch.where(p["active"], shift.round(), 0.0).long()  # (B,) samples, later > 0
+        n = torch.where(p["active"], shift.round(), 0.0).long()  # (B,)
+        if x.device.type != "cpu":
+            return {**p, "n": n}
+        return {**p, "n": n, "copies": (n.remainder(T) if self.cfg["rollover"] else n.clamp(-T, T)).tolist()}
+
+    def apply(self, x, p, g):  # x: (B, C, T)
+        return self.apply_into(x, p, g, None)
+
+    def apply_into(self, x, p, g, out):
+        T = x.shape[-1]
+        if "n" not in p:  # called on its own rather than by a pipeline
+            p = self.prepare(p, x)
+        n = p["n"]
         if x.device.type == "cpu":
-            out = _shift_rows_cpu(x, n, self.cfg["rollover"], out)
+            out = _shift_rows_cpu(x, p["copies"], self.cfg["rollover"], out)
         else:
             out = _shift_rows(x, n, self.cfg["rollover"])
         if self.cfg["fade"] > 0:
@@ -116,14 +126,14 @@ def _shift_rows(x: torch.Tensor, n: torch.Tensor, rollover: bool) -> torch.Tenso
     return padded.unfold(-1, T, 1)[torch.arange(B, device=x.device), :, start]  # (B, C, T)
 
 
-def _shift_rows_cpu(x: torch.Tensor, n: torch.Tensor, rollover: bool, out: torch.Tensor | None = None) -> torch.Tensor:
+def _shift_rows_cpu(x: torch.Tensor, shifts: list[int], rollover: bool, out: torch.Tensor | None = None) -> torch.Tensor:
     """The same on CPU as at most two block copies per sample (3x faster than the gather there), into ``out``
-    (float32, x's shape) if given."""
+    (float32, x's shape) if given. ``shifts``: per sample, in [0, T) with rollover, else in [-T, T]."""
     T = x.shape[-1]
     src = x.detach().numpy()
     result = torch.empty(x.shape, dtype=x.dtype) if out is None else out
     dst = result.numpy()
-    for row, k in enumerate((n.remainder(T) if rollover else n.clamp(-T, T)).tolist()):
+    for row, k in enumerate(shifts):
         a, b = src[row], dst[row]
         if k >= 0:
             b[:, k:] = a[:, : T - k]
