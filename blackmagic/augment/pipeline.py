@@ -8,7 +8,7 @@ from torch import nn
 
 from .draws import TorchDraws
 from .geometry import fuse, resample
-from .op import BuildContext, Op, Params
+from .op import BuildContext, Op
 from .spec import load_spec, parse, single_domain
 
 RNG_STATE = "rng_state"
@@ -130,8 +130,7 @@ class Pipeline(nn.Module):
         input is converted straight into ``dest`` for ops that work in place, or a first op that only reads
         its input writes its result there; a result elsewhere is copied in."""
         if self._copy_input:
-            dest.copy_(x)
-            result = self._run(dest.div_(255) if x.dtype == torch.uint8 else dest, params, g)
+            result = self._run(_to_float(x, out=dest), params, g)
         else:
             result = self._run(_to_float(x, copy=False), params, g, out=dest)
         if not (result.data_ptr() == dest.data_ptr() and result.stride() == dest.stride()):
@@ -157,12 +156,15 @@ def _check_dtype(x: torch.Tensor) -> None:
         raise TypeError(f"augment: inputs must be uint8 or floating point, got {x.dtype}")
 
 
-def _to_float(x: torch.Tensor, copy: bool = True) -> torch.Tensor:
-    """A float32 copy the ops may modify in place (or, with ``copy=False``, ``x`` itself if it is float32 already):
-    uint8 is scaled to [0, 1], floats are taken as they are."""
-    if x.dtype == torch.uint8:
-        return x.to(torch.float32).div_(255)  # measured: much faster than a mixed-type torch.div
-    return x.to(torch.float32, copy=copy)
+def _to_float(x: torch.Tensor, copy: bool = True, out: torch.Tensor | None = None) -> torch.Tensor:
+    """A float32 copy the ops may modify in place, written into ``out`` if given (with ``copy=False``, ``x``
+    itself if it is float32 already): uint8 is scaled to [0, 1], floats are taken as they are."""
+    if out is None:
+        if x.dtype == torch.float32 and not copy:
+            return x
+        out = torch.empty(x.shape, dtype=torch.float32, device=x.device)
+    out.copy_(x)
+    return out.div_(255) if x.dtype == torch.uint8 else out  # in place: much faster than a mixed-type torch.div
 
 
 def _rows(params: dict, rows: slice) -> dict:

@@ -9,6 +9,8 @@ whose Philox generator is fast, ``torch.randn`` and ``torch.rand`` are used.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 LEVELS = 1 << 16
@@ -35,17 +37,11 @@ def standard_normal(shape: tuple[int, ...], g: torch.Generator, device: torch.de
     """Standard normal values of ``shape``: table lookups on CPU, ``torch.randn`` elsewhere."""
     if device.type != "cpu":
         return torch.randn(shape, generator=g, device=device, dtype=dtype)
-    count = 1
-    for s in shape:
-        count *= s
-    return torch.index_select(_normal_table(device), 0, _uniform16(count, g)).view(shape).to(dtype)
+    return torch.index_select(_normal_table(device), 0, _uniform16(math.prod(shape), g)).view(shape).to(dtype)
 
 
 def bernoulli(shape: tuple[int, ...], rate: torch.Tensor, g: torch.Generator, device: torch.device) -> torch.Tensor:
     """Bool tensor of ``shape`` that is True with probability ``rate`` (broadcast against ``shape``)."""
     if device.type != "cpu":
         return torch.rand(shape, generator=g, device=device) < rate
-    count = 1
-    for s in shape:
-        count *= s
-    return _uniform16(count, g).view(shape) < (rate * LEVELS).round()
+    return _uniform16(math.prod(shape), g).view(shape) < (rate * LEVELS).round()
