@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from .geometry import compose, fuse
+from .geometry import compose
 from .op import BuildContext
 from .params import SpecError
-from .spec import load_spec, parse, single_domain
+from .program import compile_spec
 
 
 class DaliDraws:
@@ -169,14 +169,12 @@ class DaliAugment:
     """
 
     def __init__(self, spec: Any, seed: int | None = None, sample_rate: int | None = None):
-        self.root = parse(load_spec(spec), BuildContext(sample_rate=sample_rate))
-        self.ops = self.root.leaves()
-        problems = [f"op '{op.name}' {why}" for op in self.ops if (why := op.dali_problem())]
+        self.program = compile_spec(spec, BuildContext(sample_rate=sample_rate))
+        problems = [f"op '{op.name}' {why}" for op in self.program.ops if (why := op.dali_problem())]
         if problems:
             raise SpecError("augment spec (DALI backend): " + "; ".join(problems))
-        self.domain = single_domain(self.ops)
+        self.ops, self.domain = self.program.ops, self.program.domain
         self.seed, self.sample_rate = seed, sample_rate
-        self.stages = fuse(self.ops)
 
     def __call__(self, x, channels: int = 3, scale: float | None = None, device: str | None = None,
                  return_params: bool = False):
@@ -198,11 +196,11 @@ class DaliAugment:
         if scale is None:
             scale = 1 / 255 if self.domain in (None, "image") else 1.0
         x = fn.cast(x, dtype=types.FLOAT) * scale
-        u = fn.random.uniform(range=[0.0, 1.0], shape=[max(1, self.root.columns())], **ctx.seed())
-        params = self.root.draw(DaliDraws(u), u[0] < 2.0)  # every sample starts active
-        for group in self.stages:
-            if group[0].geometric:
-                x = ctx.warp(x, [(op, params[op.key]) for op in group])
+        u = fn.random.uniform(range=[0.0, 1.0], shape=[max(1, self.program.columns)], **ctx.seed())
+        params = self.program.root.draw(DaliDraws(u), u[0] < 2.0)  # every sample starts active
+        for stage in self.program.stages:
+            if stage.geometric:
+                x = ctx.warp(x, [(op, params[op.key]) for op in stage.ops])
             else:
-                x = group[0].dali(x, params[group[0].key], ctx)
+                x = stage.op.dali(x, params[stage.op.key], ctx)
         return (x, params) if return_params else x

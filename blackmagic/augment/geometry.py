@@ -55,17 +55,6 @@ class GeometricOp(Op):
         return ctx.warp(x, [(self, p)])
 
 
-def fuse(ops: list[Op]) -> list[list[Op]]:
-    """Group the ops into stages: each op alone, except runs of adjacent geometric ops, which share one."""
-    stages: list[list[Op]] = []
-    for op in ops:
-        if op.geometric and stages and stages[-1][0].geometric:
-            stages[-1].append(op)
-        else:
-            stages.append([op])
-    return stages
-
-
 def compose(ops: list[tuple[GeometricOp, Params]], height: int, width: int, m) -> tuple[Affine, object]:
     """The inverse of the ops applied in order (output <- op_n <- ... <- op_1 <- input), and which samples any
     of them touches."""

@@ -1,19 +1,21 @@
 """The torch backend: a spec compiled into an ``nn.Module`` that augments whole batches on their device."""
 from __future__ import annotations
 
-from typing import Any, Callable
+import math
+from typing import Any
 
 import torch
 from torch import nn
 
 from .draws import TorchDraws
-from .geometry import fuse, resample
-from .op import BuildContext, Op
-from .spec import load_spec, parse, single_domain
+from .geometry import resample
+from .op import BuildContext
+from .program import Stage, compile_spec
+from .streams import Streams
 
 RNG_STATE = "rng_state"
 TILE_BYTES = {"audio": 1 << 20, "image": 1 << 22, "spectrogram": 1 << 22}  # measured on a 2-core CPU
-Stage = Callable[[torch.Tensor, dict, torch.Generator, "torch.Tensor | None"], torch.Tensor]
+UNIT_SLACK = 1e-3  # float images may stray this far outside [0, 1] (rounding of earlier processing)
 
 
 class Pipeline(nn.Module):
@@ -21,8 +23,9 @@ class Pipeline(nn.Module):
 
     Args:
         spec: a list of ``{op: {params}}`` items, YAML text, or a path to a YAML file (see ``load_spec``).
-        seed: seeds the pipeline's own generator (one per device); ``None`` draws a seed from torch's global
-            generator, so ``torch.manual_seed`` makes the pipeline reproducible too.
+        seed: seeds the pipeline's own generators (one stream per device, DDP rank and DataLoader worker: see
+            ``streams``); ``None`` draws a seed from torch's global generator, so ``torch.manual_seed`` makes the
+            pipeline reproducible too.
         sample_rate: audio sample rate in Hz, needed by ops that work in seconds.
         tile_bytes: on CPU, the batch is processed in tiles of about this many bytes (float32) so that every
             op's passes stay in cache; one tile on GPU. Default: 1 MiB for audio, whose CPU kernels are
@@ -30,7 +33,16 @@ class Pipeline(nn.Module):
 
     Shape:
         - Input: (B, C, H, W) images (uint8 or float in [0, 1]), (B, C, T) audio or (B, C, F, T) spectrograms.
-        - Output: float32, same shape, same device.
+        - Output: float32, same shape, same device. An empty batch (B = 0) gives an empty batch.
+
+    The first batch seen on each device is checked once (no NaN or infinity; float images within [0, 1]);
+    later batches are not scanned, so the hot path never synchronises with the device.
+
+    Copies: a pipeline pickles (spawn / forkserver DataLoader workers, ``ddp_spawn``), deep-copies and
+    ``torch.save``-s with its generators' states, so a copy continues the original's sequence exactly; inside a
+    DataLoader worker or on another DDP rank it draws from that process's own stream instead (``streams``).
+    ``state_dict()`` carries the same states (``rng_state()`` gives them alone), so a checkpoint resumes the
+    sequence.
 
     Example:
         >>> pipe = Pipeline([{"rotate": {"degrees": 30}}, {"noise": {"std": [0, 0.05], "p": 0.5}}], seed=0)
@@ -41,32 +53,45 @@ class Pipeline(nn.Module):
     def __init__(self, spec: Any, seed: int | None = None, sample_rate: int | None = None,
                  tile_bytes: int | None = None):
         super().__init__()
-        self.root = parse(load_spec(spec), BuildContext(sample_rate=sample_rate))
-        ops = self.root.leaves()
-        self.ops = nn.ModuleList(ops)
-        self.domain = single_domain(ops)
-        self.stages = _stages(ops)
-        self._copy_input = not ops or ops[0].writes_input  # no copy of float32 inputs the first op only reads
-        self.columns = self.root.columns()
-        self.seed = int(torch.randint(0, 2**62, ()).item()) if seed is None else int(seed)
+        self.program = compile_spec(spec, BuildContext(sample_rate=sample_rate))
+        self.ops = nn.ModuleList(self.program.ops)
+        self.domain = self.program.domain
+        first = self.program.ops[0] if self.program.ops else None
+        self._copy_input = first is None or first.writes_input  # no copy of float32 inputs the first op only reads
+        seed = int(torch.randint(0, 2**62, ()).item()) if seed is None else int(seed)
+        self.streams = Streams(seed)
         self.tile_bytes = TILE_BYTES.get(self.domain, 1 << 22) if tile_bytes is None else tile_bytes
         self.last_params: dict[str, Any] | None = None
-        self._generators: dict[tuple, torch.Generator] = {}
+        self._checked: set[str] = set()  # devices whose first batch passed the value check
+
+    @property
+    def seed(self) -> int:
+        return self.streams.seed
 
     def generator(self, device: torch.device) -> torch.Generator:
-        """The pipeline's generator on ``device``; DataLoader workers each get their own stream."""
-        worker = _worker()
-        key = (device, worker)
-        if key not in self._generators:
-            g = torch.Generator(device=device)
-            g.manual_seed((self.seed + 0x9E3779B97F4A7C15 * worker) % 2**63)
-            self._generators[key] = g
-        return self._generators[key]
+        """The generator this process draws from on ``device``: one stream per device, DDP rank and DataLoader
+        worker (see ``streams``), so every process draws fresh parameters."""
+        return self.streams.generator(torch.device(device))
 
     def reset(self) -> "Pipeline":
         """Start the random sequence again from the seed (e.g. to draw the same shifted test set every run)."""
-        self._generators.clear()
+        self.streams.reset()
         return self
+
+    def rng_state(self) -> dict:
+        """The seed and every stream's generator state (what a checkpoint keeps to resume the sequence)."""
+        return self.streams.state()
+
+    def load_rng_state(self, state: dict) -> "Pipeline":
+        """Continue the random sequence from ``rng_state()``."""
+        self.streams.load_state(state)
+        return self
+
+    def get_extra_state(self) -> dict:
+        return self.rng_state()
+
+    def set_extra_state(self, state: dict) -> None:
+        self.load_rng_state(state)
 
     @property
     def needs_fit(self) -> bool:
@@ -98,16 +123,20 @@ class Pipeline(nn.Module):
             raise TypeError(f"augment: a pipeline takes a torch.Tensor batch, got {type(x).__name__}")
         for op in self.ops:
             op.check_input(x)
+        _check_dtype(x)
         B, device = x.shape[0], x.device
+        if B == 0:  # an empty batch stays empty
+            return torch.empty(x.shape, dtype=torch.float32, device=device)
+        self._check_values(x)
         if params is None:
             g = self.generator(device)
-            u = torch.rand(B, self.columns, generator=g, device=device)
-            params = self.root.draw(TorchDraws(u), torch.ones(B, dtype=torch.bool, device=device))
+            u = torch.rand(B, self.program.columns, generator=g, device=device)
+            params = self.program.root.draw(TorchDraws(u), torch.ones(B, dtype=torch.bool, device=device))
             params[RNG_STATE] = g.get_state()  # where the data-sized draws (noise, masks) start
         else:
+            _check_replay(params, B, self.ops)
             g = torch.Generator(device=device)
             g.set_state(params[RNG_STATE])
-        _check_dtype(x)
         work = {op.key: op.prepare(params[op.key], x) for op in self.ops}
         tiles = self._tiles(x)
         if tiles is None:
@@ -121,9 +150,24 @@ class Pipeline(nn.Module):
 
     def _run(self, x: torch.Tensor, params: dict, g: torch.Generator, out: torch.Tensor | None = None) -> torch.Tensor:
         """The stages in turn; ``out`` is offered to the first one, which may write its result there."""
-        for stage in self.stages:
-            x, out = stage(x, params, g, out), None
+        for stage in self.program.stages:
+            x, out = _run_stage(stage, x, params, g, out), None
         return x
+
+    def _check_values(self, x: torch.Tensor) -> None:
+        """On the first batch a pipeline sees on a device (one host sync, once): no NaN or infinity, and float
+        images in [0, 1]. Later batches are not scanned, so the hot path never waits for the device."""
+        key = str(x.device)
+        if key in self._checked or not x.is_floating_point():
+            return
+        lo, hi = (float(v) for v in torch.aminmax(x.detach()))
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(f"augment: the batch holds NaN or infinite values (shape {tuple(x.shape)}); "
+                             "find them with torch.isfinite(x) and fix or drop those samples")
+        if self.domain == "image" and (lo < -UNIT_SLACK or hi > 1 + UNIT_SLACK):
+            raise ValueError(f"augment: float images must lie in [0, 1] (uint8 is scaled from 0..255); this batch "
+                             f"spans [{lo:g}, {hi:g}]" + ("; divide by 255 first" if hi > 2 else ""))
+        self._checked.add(key)
 
     def _run_tile(self, x: torch.Tensor, params: dict, g: torch.Generator, dest: torch.Tensor) -> None:
         """Augment one tile into ``dest`` (a slice of the output) with as few copies as the ops allow: the
@@ -146,11 +190,6 @@ class Pipeline(nn.Module):
         return [slice(i, i + rows) for i in range(0, x.shape[0], rows)]
 
 
-def _worker() -> int:
-    info = torch.utils.data.get_worker_info()
-    return info.id if info else 0
-
-
 def _check_dtype(x: torch.Tensor) -> None:
     if x.dtype != torch.uint8 and not x.is_floating_point():
         raise TypeError(f"augment: inputs must be uint8 or floating point, got {x.dtype}")
@@ -171,15 +210,23 @@ def _rows(params: dict, rows: slice) -> dict:
     return {k: {n: v[rows] for n, v in p.items()} for k, p in params.items()}
 
 
-def _stages(ops: list[Op]) -> list[Stage]:
-    """One callable per stage: an op's ``apply``, or one resampling for a run of geometric ops."""
-    def stage(group: list[Op]) -> Stage:
-        if group[0].geometric:
-            return lambda x, p, g, out: resample(x, [(op, p[op.key]) for op in group])
-        op = group[0]
-        return lambda x, p, g, out: op.apply(x, p[op.key], g) if out is None else op.apply_into(x, p[op.key], g, out)
+def _run_stage(stage: Stage, x: torch.Tensor, params: dict, g: torch.Generator, out: torch.Tensor | None):
+    """One stage: a shared resampling for geometric ops, else the op's ``apply`` (``apply_into`` given ``out``)."""
+    if stage.geometric:
+        return resample(x, [(op, params[op.key]) for op in stage.ops])
+    op = stage.op
+    return op.apply(x, params[op.key], g) if out is None else op.apply_into(x, params[op.key], g, out)
 
-    return [stage(group) for group in fuse(ops)]
+
+def _check_replay(params: dict, batch: int, ops) -> None:
+    """Replayed parameters must be a pipeline's ``last_params`` for a batch of this size."""
+    missing = [op.key for op in ops if op.key not in params] + ([] if RNG_STATE in params else [RNG_STATE])
+    if missing:
+        raise ValueError(f"augment: params to replay lack {missing}; pass this pipeline's last_params")
+    drawn = next((len(v) for op in ops for v in params[op.key].values()), batch)
+    if drawn != batch:
+        raise ValueError(f"augment: params to replay were drawn for a batch of {drawn} samples; this batch holds "
+                         f"{batch}. Replay a batch of the same size (e.g. x[:{drawn}]).")
 
 
 def build(spec: Any, backend: str = "torch", seed: int | None = None, **options) -> Pipeline:
