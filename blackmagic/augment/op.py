@@ -22,6 +22,7 @@ DOMAINS = {
     "audio": "(B, C, T) waveforms",
     "spectrogram": "(B, C, F, T) spectrograms",
 }
+AXES = {"image": "CHW", "audio": "CT", "spectrogram": "CFT"}  # the axes after B
 
 
 def register(cls: type["Op"]) -> type["Op"]:
@@ -94,11 +95,17 @@ class Op(nn.Module):
         return integers(d, u, rng.lo, rng.hi) if decl.integer else rng.at(u)
 
     def check_input(self, x: torch.Tensor) -> None:
+        """Refuse a batch of the wrong layout, or whose samples are empty (no time steps, no pixels)."""
         ok = x.dim() == (3 if self.domain == "audio" else 4)
         if self.domain == "image":
             ok = ok and x.shape[1] in (1, 3)
         if not ok:
             raise ValueError(f"augment: op '{self.name}' expects {DOMAINS[self.domain]}; got shape {tuple(x.shape)}")
+        empty = [f"{axis} = 0" for axis, n in zip(AXES[self.domain], x.shape[1:]) if n == 0]
+        if empty:  # an empty batch (B = 0) passes; empty samples would divide by zero in the ops
+            raise ValueError(f"augment: op '{self.name}' got samples with {' and '.join(empty)} (shape "
+                             f"{tuple(x.shape)}): zero-length clips and empty images cannot be augmented; drop "
+                             "them or pad them to a length first")
 
     def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:
         raise NotImplementedError

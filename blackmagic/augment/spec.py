@@ -8,7 +8,7 @@ import yaml
 
 from .combinators import Leaf, Node, OneOf, SomeOf, Sequence
 from .op import OPS, BuildContext
-from .params import NumberParam, RangeParam, SpecError, fail, parse_params
+from .params import NumberParam, RangeParam, SpecError, _number, fail, parse_params
 
 SPEC_KEYS = ("augment", "audio_augment", "spec_augment")
 COMBINATORS = ("one_of", "some_of")
@@ -70,10 +70,7 @@ def _item(item: Any, context: BuildContext, counter) -> Node:
     if name == "one_of":
         cfg = _combinator(name, {"ops": value} if isinstance(value, list) else value, {"weights": _Passthrough()})
         children = [_item(it, context, counter) for it in cfg["ops"]]
-        weights = cfg["weights"]
-        if weights is not None and (len(weights) != len(children) or any(w < 0 for w in weights) or sum(weights) <= 0):
-            raise fail(name, "weights", f"need {len(children)} non-negative weights with a positive sum, got {weights!r}")
-        return OneOf(children, cfg["p"], weights)
+        return OneOf(children, cfg["p"], _weights(cfg["weights"], len(children)))
     if name == "some_of":
         cfg = _combinator(name, value, {"n": RangeParam(1, low=0, integer=True)})
         children = [_item(it, context, counter) for it in cfg["ops"]]
@@ -85,6 +82,18 @@ def _item(item: Any, context: BuildContext, counter) -> Node:
     op = OPS[name](value, context)
     op.key = f"{next(counter)}.{name}"  # where its parameters live in ``Pipeline.last_params``
     return Leaf(op)
+
+
+def _weights(weights: Any, n: int) -> list[float] | None:
+    """``one_of`` weights: one finite non-negative number per op, with a positive sum (``None``: uniform)."""
+    if weights is None:
+        return None
+    if not isinstance(weights, (list, tuple)) or len(weights) != n:
+        raise fail("one_of", "weights", f"need a list of {n} weights, one per op; got {weights!r}")
+    values = [_number("one_of", "weights", w) for w in weights]
+    if min(values) < 0 or sum(values) <= 0:
+        raise fail("one_of", "weights", f"weights must be non-negative with a positive sum; got {weights!r}")
+    return values
 
 
 def _combinator(name: str, value: Any, extra: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Keyword / sound classification from class folders of WAV/FLAC/OGG files (Speech Commands layout too)."""
+"""Keyword / sound classification from class folders of audio files (Speech Commands layout too)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,16 +6,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..io import read_audio
+from ..io import AUDIO_SUFFIXES, read_audio
 from .folder_module import FolderDataModule
 
-SUFFIXES = {".wav", ".flac", ".ogg"}
 INT16 = 32767.0
 
 
 class AudioFolderDataModule(FolderDataModule):
-    """Class sub-folders of audio, read with soundfile, mixed to mono, resampled to one rate and padded or
-    cropped to one length; kept as int16 and turned into float waveforms in [-1, 1] on the device.
+    """Class sub-folders of audio (WAV, FLAC, OGG/Opus, MP3, AIFF), read with soundfile, mixed to mono,
+    resampled to one rate and padded or cropped to one length; kept as int16 and turned into float waveforms
+    in [-1, 1] on the device. Truncated WAV files and NaN or infinite samples are refused, naming the file.
 
     A ``_background_noise_`` folder is not a class: its recordings feed a ``background_noise`` op in the
     augment spec, if the spec has one.
@@ -28,7 +28,7 @@ class AudioFolderDataModule(FolderDataModule):
     """
 
     kind = "audio"
-    suffixes = SUFFIXES
+    suffixes = AUDIO_SUFFIXES
     dtype = np.int16
     default_shifts = {
         "noisy": [{"noise_snr": {"snr_db": [10, 10]}}],
@@ -58,7 +58,7 @@ class AudioFolderDataModule(FolderDataModule):
 
     def background_noise(self) -> list[torch.Tensor]:
         folder = self.root / "_background_noise_"
-        files = sorted(f for f in folder.glob("*") if f.suffix.lower() in SUFFIXES) if folder.is_dir() else []
+        files = sorted(f for f in folder.glob("*") if f.suffix.lower() in AUDIO_SUFFIXES) if folder.is_dir() else []
         if not files:
             raise FileNotFoundError(f"{folder}: the augment spec mixes background_noise but this folder holds no "
                                     "recordings; add some or drop the op")

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from .. import augment
+from ..io import check_formats
 from .audio_folder import AudioFolderDataModule
 from .dali_loader import DaliLoader, ScheduledSource, reader_batches, reader_steps
 from .fashion_mnist import FashionMNISTDataModule
@@ -94,7 +95,16 @@ class DaliFashionMNISTDataModule(DaliMixin, FashionMNISTDataModule):
 
 
 class DaliFolderMixin(DaliMixin):
-    """A file reader over the scanned split, sharded by rank, reshuffled globally after every epoch."""
+    """A file reader over the scanned split, sharded by rank, reshuffled globally after every epoch.
+
+    DALI's decoders fail on a file of another kind without naming it, so every file's first bytes are checked
+    against ``dali_formats`` (as ``io.sniff`` names them) before a reader is built; ``dali_decoder`` and
+    ``dali_instead`` word the refusal.
+    """
+
+    dali_formats: set[str]
+    dali_decoder: str
+    dali_instead: str
 
     def _reader(self, split: str, train: bool):
         from nvidia.dali import fn
@@ -109,6 +119,7 @@ class DaliFolderMixin(DaliMixin):
         from nvidia.dali import pipeline_def
 
         size = self.batch_size if train else self.eval_batch_size
+        check_formats(self.files.files[split], self.dali_formats, self.dali_decoder, self.dali_instead)
 
         @pipeline_def(batch_size=size, num_threads=self.num_threads, device_id=self.device_id(), seed=self.seed)
         def pipe():
@@ -147,6 +158,9 @@ class DaliImageFolderDataModule(DaliFolderMixin, ImageFolderDataModule):
         **kwargs: see ``FolderDataModule`` and ``AugmentedDataModule``.
     """
 
+    dali_formats = {"JPEG", "PNG", "BMP", "TIFF", "WebP"}  # no GIF: DALI's image decoder has none
+    dali_decoder, dali_instead = "DALI's image decoder", ", or use ImageFolderDataModule, which reads GIF"
+
     def __init__(self, root: str, size: int | list[int] | None = 64, channels: int = 3, num_threads: int = 4,
                  **kwargs):
         super().__init__(root, size=size, channels=channels, **kwargs)
@@ -173,6 +187,9 @@ class DaliAudioFolderDataModule(DaliFolderMixin, AudioFolderDataModule):
         num_threads: DALI CPU threads.
         **kwargs: see ``FolderDataModule`` and ``AugmentedDataModule``.
     """
+
+    dali_formats = {"WAV", "FLAC", "OGG", "AIFF"}  # no MP3: the libsndfile inside DALI has none
+    dali_decoder, dali_instead = "DALI's audio decoder", ", or use AudioFolderDataModule, which reads MP3"
 
     def __init__(self, root: str, sample_rate: int = 16_000, seconds: float = 1.0, num_threads: int = 4, **kwargs):
         super().__init__(root, sample_rate=sample_rate, seconds=seconds, **kwargs)

@@ -16,13 +16,18 @@ FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (optionally gzipped) into a NumPy array of its declared shape."""
-    candidates = [path, path.with_name(path.name + ".gz")]
-    found = next((p for p in candidates if p.is_file()), None)
+def find_idx(path: Path) -> Path:
+    """``path`` or ``path.gz``, whichever exists."""
+    found = next((p for p in (path, path.with_name(path.name + ".gz")) if p.is_file()), None)
     if found is None:
         raise DataError(f"{path}(.gz): not found; install Debian's dataset-fashion-mnist or pass root: to the folder "
                         "holding the four IDX files")
+    return found
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (optionally gzipped) into a NumPy array of its declared shape."""
+    found = find_idx(path)
     opener = gzip.open if found.suffix == ".gz" else open
     try:
         with opener(found, "rb") as f:
@@ -37,6 +42,19 @@ def read_idx(path: Path) -> np.ndarray:
     if body.size != int(np.prod(dims)):
         raise DataError(f"{found}: holds {body.size} values where its header promises {int(np.prod(dims))}; truncated?")
     return body.reshape(dims)
+
+
+def read_labels(path: Path, num_classes: int) -> np.ndarray:
+    """Read an IDX label file, refusing values that are not class indices ``0 .. num_classes - 1``."""
+    found = find_idx(path)
+    y = read_idx(found)
+    if y.ndim != 1:
+        raise DataError(f"{found}: a label file holds one value per image (1-D); this one has shape {y.shape}")
+    bad = np.flatnonzero(y >= num_classes)
+    if bad.size:
+        raise DataError(f"{found}: label {y[bad[0]]} at index {bad[0]} is not a class index 0..{num_classes - 1} "
+                        f"({bad.size} of {len(y)} labels are out of range); is it another dataset's label file?")
+    return y
 
 
 class FashionMNISTDataModule(AugmentedDataModule):
@@ -69,7 +87,7 @@ class FashionMNISTDataModule(AugmentedDataModule):
         arrays = {}
         for split, (images, labels) in FILES.items():
             x = read_idx(self.root / images)
-            y = read_idx(self.root / labels)
+            y = read_labels(self.root / labels, len(CLASSES))
             if x.ndim != 3 or len(x) != len(y):
                 raise DataError(f"{self.root / images}: expected N x 28 x 28 images matching {len(y)} labels, got {x.shape}")
             arrays[split] = (torch.from_numpy(x.copy())[:, None], torch.from_numpy(y.astype(np.int64)))

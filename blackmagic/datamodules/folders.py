@@ -5,12 +5,17 @@ Layouts understood, under ``root``:
 - ``root/{train,val,test}/CLASS/file``: the split given by the folders;
 - Speech Commands: ``root/CLASS/file`` with ``validation_list.txt`` and ``testing_list.txt`` naming the val and
   test files, and ``_background_noise_/`` (noise for augmentation, never a class).
+
+Hidden files and folders (``.name``, e.g. macOS ``._clip.wav``) are skipped; other files in a class folder
+that are not of a readable kind are skipped with a warning that names them.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import socket
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,6 +26,7 @@ from ..io import DataError
 
 SPLIT_DIRS = ("train", "val", "test")
 IGNORED = {"_background_noise_"}
+HOST = socket.gethostname()
 
 
 @dataclass
@@ -37,13 +43,30 @@ def class_files(root: Path, suffixes: set[str]) -> dict[str, list[Path]]:
     classes = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in IGNORED and not p.name.startswith("."))
     if not classes:
         raise DataError(f"{root}: no class folders; expected {root}/CLASS/file{sorted(suffixes)[0]} ...")
-    found = {}
+    found, ignored = {}, []
     for c in classes:
-        files = sorted(f for f in c.rglob("*") if f.is_file() and f.suffix.lower() in suffixes)
-        if not files:
-            raise DataError(f"{c}: empty class folder; it holds no {', '.join(sorted(suffixes))} files")
-        found[c.name] = files
+        files = sorted(f for f in c.rglob("*") if f.is_file() and not _hidden(f, c))
+        kept = [f for f in files if f.suffix.lower() in suffixes]
+        others = [f for f in files if f.suffix.lower() not in suffixes]
+        if not kept:
+            held = f" (only {_some(others, c)})" if others else ""
+            raise DataError(f"{c}: empty class folder; it holds no {', '.join(sorted(suffixes))} files{held}")
+        found[c.name] = kept
+        ignored += others
+    if ignored:
+        warnings.warn(f"{root}: ignoring {len(ignored)} files that are not {', '.join(sorted(suffixes))}: "
+                      f"{_some(ignored, root)}; convert them, or move them out to silence this", stacklevel=2)
     return found
+
+
+def _hidden(f: Path, folder: Path) -> bool:
+    return any(part.startswith(".") for part in f.relative_to(folder).parts)
+
+
+def _some(files: list[Path], folder: Path, shown: int = 5) -> str:
+    """The first few ``files`` relative to ``folder``, and how many more."""
+    names = ", ".join(f.relative_to(folder).as_posix() for f in files[:shown])
+    return names + (f" and {len(files) - shown} more" if len(files) > shown else "")
 
 
 def scan(root: Path, suffixes: set[str], val_fraction: float, test_fraction: float, seed: int) -> FileSplits:
@@ -98,11 +121,15 @@ def _seeded_split(pool, val_fraction: float, test_fraction: float, seed: int) ->
 
 
 def cache_key(files: list[Path], options: dict) -> str:
-    """Changes when any file (path, size, mtime) or a decoding option changes."""
+    """Changes when any file or a decoding option changes.
+
+    Size and mtime alone miss a rewrite that kept both (``touch -r``, ``os.utime``, copies that preserve
+    times); the inode and ctime do not, since any write or replacement updates them and no call sets them back.
+    """
     h = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
     for f in files:
         st = f.stat()
-        h.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        h.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}\n".encode())
     return h.hexdigest()[:20]
 
 
@@ -114,18 +141,17 @@ def decode_to_memmap(files: list[Path], decode: Callable[[Path], np.ndarray], sh
                      path: Path, title: str) -> np.memmap:
     """Decode every file once into ``path`` (N, *shape), with a progress bar; reuse a complete earlier cache.
 
-    The cache is written under a temporary name and renamed when complete, so an interrupted run never
-    leaves a half-written cache behind.
+    The cache is written under a temporary name (``<name>.tmp<pid>@<host>``) and renamed when complete, so an
+    interrupted run never leaves a half-written cache behind; what a killed run left is removed next time.
     """
-    done = path.with_suffix(path.suffix + ".done")
+    done = path.with_name(path.name + ".done")
     if path.is_file() and done.is_file():
         return np.memmap(path, dtype=dtype, mode="r", shape=(len(files), *shape))
     from rich.progress import Progress
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    out = np.memmap(tmp, dtype=dtype, mode="w+", shape=(len(files), *shape))
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}@{HOST}")
     try:
+        out = _new_memmap(tmp, dtype, (len(files), *shape))
         with Progress(transient=True) as bar:
             task = bar.add_task(title, total=len(files))
             for i, f in enumerate(files):
@@ -139,3 +165,37 @@ def decode_to_memmap(files: list[Path], decode: Callable[[Path], np.ndarray], sh
         if tmp.exists():
             tmp.unlink()
     return np.memmap(path, dtype=dtype, mode="r", shape=(len(files), *shape))
+
+
+def _new_memmap(tmp: Path, dtype, shape: tuple[int, ...]) -> np.memmap:
+    """A new memmap at ``tmp``, in a folder cleared of stale temporary files; an unwritable folder is refused."""
+    folder = tmp.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp_files(folder)
+        return np.memmap(tmp, dtype=dtype, mode="w+", shape=shape)
+    except OSError as e:
+        raise DataError(f"{folder}: cannot write the decoded cache there ({e.strerror or e}); point cache_dir: in "
+                        "the recipe (data.init_args.cache_dir) or $BLACKMAGIC_CACHE at a writable folder") from None
+
+
+def remove_stale_temp_files(folder: Path) -> None:
+    """Delete the temporary cache files in ``folder`` of processes of this host that no longer run.
+
+    Files of live processes (another run decoding right now) and of other hosts (a shared cache folder) stay.
+    """
+    for f in folder.glob("*.tmp*@*"):
+        stem, _, host = f.name.rpartition("@")
+        pid = stem.rpartition(".tmp")[2]
+        if host == HOST and pid.isdigit() and not _running(int(pid)):
+            f.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        pass
+    return True

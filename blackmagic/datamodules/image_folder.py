@@ -1,4 +1,4 @@
-"""Image classification from class folders of JPEG/PNG files."""
+"""Image classification from class folders of JPEG, PNG, BMP, WebP, GIF or TIFF files."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,15 +6,14 @@ from pathlib import Path
 import numpy as np
 from torchvision.transforms.v2 import functional as TF
 
-from ..io import DataError, read_image
+from ..io import IMAGE_SUFFIXES, DataError, read_image
 from .fashion_mnist import FashionMNISTDataModule
 from .folder_module import FolderDataModule
 
-SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
-
 
 class ImageFolderDataModule(FolderDataModule):
-    """Class sub-folders of images (greyscale, RGB, RGBA and palette images handled), decoded once to uint8.
+    """Class sub-folders of images (greyscale, RGB, RGBA and palette images handled; 16-bit and float [0, 1]
+    images scaled to 0..255), decoded once to uint8.
 
     Args:
         root: ``root/CLASS/*.jpg`` or ``root/{train,val,test}/CLASS/*.jpg``.
@@ -24,7 +23,7 @@ class ImageFolderDataModule(FolderDataModule):
         **kwargs: see ``FolderDataModule`` and ``AugmentedDataModule``.
     """
 
-    suffixes = SUFFIXES
+    suffixes = IMAGE_SUFFIXES
     default_shifts = FashionMNISTDataModule.default_shifts
 
     def __init__(self, root: str, size: int | list[int] | None = 64, channels: int = 3, **kwargs):
