@@ -27,6 +27,15 @@ CASES = {
     "gain": ({"gain": {"db": [-12, 12]}}, AUDIO),
     "noise_snr": ({"noise_snr": {"snr_db": [5, 20]}}, AUDIO),
     "background_noise": ({"background_noise": {"snr_db": [0, 10]}}, AUDIO),
+    "band_limit": ({"band_limit": {"mode": "lowpass", "cutoff_hz": [200, 4000], "rolloff_db": [6, 30]}}, AUDIO),
+    "band_limit_zero_phase": ({"band_limit": {"mode": "bandpass", "rolloff_db": [12, 36], "zero_phase": True}}, AUDIO),
+    "telephone": ({"telephone": {"gain_db": 6}}, AUDIO),
+    "colored_noise": ({"colored_noise": {"snr_db": [5, 20]}}, AUDIO),
+    "polarity": ({"polarity": {"p": 0.5}}, AUDIO),
+    "speed": ({"speed": {"factor": [0.8, 1.2]}}, AUDIO),
+    "pitch_shift": ({"pitch_shift": {"semitones": [-4, 4], "n_fft": 256}}, AUDIO),
+    "reverb": ({"reverb": {"rt60": [0.01, 0.04], "drr_db": [-5, 10]}}, AUDIO),
+    "reverb_files": ({"reverb": {"source": "files"}}, AUDIO),
     "time_mask": ({"time_mask": {"width": [3, 10], "count": 2}}, SPECTROGRAM),
     "freq_mask": ({"freq_mask": {"width": [3, 8]}}, SPECTROGRAM),
 }
@@ -35,11 +44,14 @@ CASES = {
 SETUP = {
     "whiten_zca": lambda pipe: pipe.fit(torch.rand(64, *GREY[1:], generator=torch.Generator().manual_seed(9))),
     "background_noise": lambda pipe: pipe.set_noise(torch.randn(3000, generator=torch.Generator().manual_seed(9))),
+    "reverb_files": lambda pipe: pipe.ops[0].set_impulse_responses(  # 32 decaying-noise responses, 40-600 samples
+        [torch.randn(n, generator=torch.Generator().manual_seed(n)) * torch.exp(-torch.arange(n) / (n / 4))
+         for n in range(40, 600, 18)]),
 }
 
 # Transforms gated at p < 1 here (a flip is either on or off): the test that demands every sample to
 # change skips them.
-MAY_KEEP = {"flip"}
+MAY_KEEP = {"flip", "polarity"}
 
 
 def sample_input(shape, device, seed=0) -> torch.Tensor:
