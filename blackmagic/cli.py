@@ -8,6 +8,7 @@ EXTRA = {
     "train": "blackmagic.harness.train",
     "preview": "blackmagic.augment.preview",
     "export": "blackmagic.models.export",
+    "robustness": "blackmagic.harness.robustness",
 }
 
 

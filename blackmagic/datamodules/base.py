@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from .. import augment
-from .batches import ArrayBatches, loader
+from ..augment.suite import Suite, read_suite
+from .batches import ArrayBatches, BatchLoader, TrainingPosition
 from .sampling import EpochSchedule
 
 
@@ -42,7 +43,9 @@ class AugmentedDataModule(L.LightningDataModule):
         augment: engine spec applied to each training batch on its device (fresh draws every step).
         seed: fixes splits, epoch orders and augmentation draws.
         overfit: if > 0, train and validate on this many fixed training samples with augmentation off.
-        test_shifts: name -> spec of fixed-seed shifts; each adds a test set logged as ``test_<name>_acc``.
+        test_shifts: fixed-seed shifted copies of the test set, each logged as ``test_<name>_acc``: a mapping
+            name -> spec (one set), or a suite (``augment.suite``): its YAML file, a built-in suite's name
+            (``images``, ``audio``), or a mapping name -> [spec at severity 1, ...] (sets ``<name>_1``, ...).
         eval_batch_size: batch size for validation and test (default: 2 x batch_size).
     """
 
@@ -50,15 +53,18 @@ class AugmentedDataModule(L.LightningDataModule):
     default_shifts: dict[str, list] = {}
 
     def __init__(self, batch_size: int = 256, augment: list | None = None, seed: int = 0, overfit: int = 0,
-                 test_shifts: dict[str, list] | None = None, eval_batch_size: int | None = None):
+                 test_shifts: dict[str, list] | str | None = None, eval_batch_size: int | None = None):
         super().__init__()
         self.batch_size, self.seed, self.overfit = batch_size, seed, overfit
         self.eval_batch_size = eval_batch_size or 2 * batch_size
         self.augment_spec = augment or []
-        self.test_shifts = self.default_shifts if test_shifts is None else test_shifts
+        self.test_suite = self._suite(self.default_shifts if test_shifts is None else test_shifts)
+        self.test_shifts = self.test_suite.shifts  # cell name -> spec, in suite order
         self.pipeline = self._build(self.augment_spec, "augment")
-        self.shift_pipelines = {name: self._build(spec, f"test_shifts.{name}") for name, spec in self.test_shifts.items()}
+        self.shift_pipelines = {cell.name: self._build(cell.spec, f"test_shifts.{self.test_suite.where(cell)}")
+                                for cell in self.test_suite.cells}
         self.splits: dict[str, Split] = {}
+        self.position = TrainingPosition()  # where a resumed run continues
 
     # ---- what a subclass provides -------------------------------------------------------------------
     @property
@@ -94,6 +100,12 @@ class AugmentedDataModule(L.LightningDataModule):
             raise augment.SpecError(f"{type(self).__name__}.{where}: holds {pipe.domain} ops; this datamodule gives {expected}")
         return pipe
 
+    def _suite(self, test_shifts) -> Suite:
+        try:
+            return read_suite(test_shifts)
+        except augment.SpecError as e:
+            raise augment.SpecError(f"{type(self).__name__}.test_shifts: {e}") from None
+
     @property
     def test_names(self) -> list[str]:
         return ["test"] + [f"test_{name}" for name in self.test_shifts]
@@ -120,11 +132,12 @@ class AugmentedDataModule(L.LightningDataModule):
     def train_dataloader(self):
         split = self.splits["train"]
         schedule = EpochSchedule(len(split), min(self.batch_size, len(split)), self.seed, self._rank()[1])
-        return loader(ArrayBatches(split.x, split.y, self.batch_size, schedule, self._epoch, self._rank))
+        return BatchLoader(ArrayBatches(split.x, split.y, self.batch_size, schedule, self._epoch, self._rank,
+                                        position=self.position))
 
     def _eval_loader(self, name: str):
         split = self.splits[name]
-        return loader(ArrayBatches(split.x, split.y, self.eval_batch_size, None, rank=self._rank))
+        return BatchLoader(ArrayBatches(split.x, split.y, self.eval_batch_size, None, rank=self._rank))
 
     def val_dataloader(self):
         return self._eval_loader("val")
@@ -142,11 +155,28 @@ class AugmentedDataModule(L.LightningDataModule):
         if x.dtype == torch.int16:  # stored audio
             x = x.float().div_(32767.0)
         trainer = self.trainer
+        if trainer is not None and trainer.training:
+            self.position.count(self._epoch())
         if trainer is not None and trainer.training and self.pipeline is not None and not self.overfit:
             x = self.pipeline(x)
         elif trainer is not None and trainer.testing and dataloader_idx > 0:
             x = list(self.shift_pipelines.values())[dataloader_idx - 1](x)
         return self.squeeze(to_float(x)), y
+
+    # ---- resuming ------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint keeps to resume exactly: the training position and the augmentation's random state
+        (the epoch orders themselves follow from the seed and the epoch)."""
+        state: dict[str, Any] = {"position": self.position.state()}
+        if self.pipeline is not None:
+            state["augment_rng"] = self.pipeline.rng_state()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if "position" in state_dict:
+            self.position.resume_from(state_dict["position"])
+        if self.pipeline is not None and "augment_rng" in state_dict:
+            self.pipeline.load_rng_state(state_dict["augment_rng"])
 
     def squeeze(self, x: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1] -> [-1, 1]; waveforms are already there."""

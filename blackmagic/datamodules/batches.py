@@ -19,6 +19,41 @@ from .sampling import EpochSchedule, rank_plan
 warnings.filterwarnings("ignore", message="Your `IterableDataset` has `__len__` defined", category=UserWarning)
 
 
+def _zero() -> int:
+    return 0
+
+
+def _one_rank() -> tuple[int, int]:
+    return 0, 1
+
+
+class TrainingPosition:
+    """How far training has come in the epoch plan, ``(epoch, batches trained in it)``, and where a resumed run
+    picks up. The datamodule counts the batches that reach a training step (a loader's prefetching does not
+    count); a checkpoint keeps ``state()``; ``resume_from`` makes the next pass over that epoch skip them."""
+
+    def __init__(self):
+        self.epoch, self.batches = 0, 0
+        self._resume: tuple[int, int] | None = None
+
+    def count(self, epoch: int) -> None:
+        """One more batch trained in ``epoch``."""
+        self.batches = self.batches + 1 if epoch == self.epoch else 1
+        self.epoch = epoch
+
+    def state(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "batches": self.batches}
+
+    def resume_from(self, state: dict) -> None:
+        self.epoch, self.batches = int(state["epoch"]), int(state["batches"])
+        self._resume = (self.epoch, self.batches)
+
+    def skip(self, epoch: int) -> int:
+        """Batches of ``epoch`` trained before the run was resumed (once; 0 for any other epoch)."""
+        resume, self._resume = self._resume, None
+        return resume[1] if resume is not None and resume[0] == epoch else 0
+
+
 class ArrayBatches(IterableDataset):
     """Yield ``(x[idx], y[idx])`` batches.
 
@@ -28,12 +63,14 @@ class ArrayBatches(IterableDataset):
         schedule: the epoch plan; ``None`` for evaluation (fixed order, every sample once on its rank).
         epoch: returns the current epoch number (the trainer's), read at the start of each pass.
         rank: returns ``(rank, world_size)``, read at the start of each pass.
+        position: for training, where a resumed run continues within its epoch.
     """
 
     def __init__(self, x, y: torch.Tensor, batch_size: int, schedule: EpochSchedule | None = None,
-                 epoch: Callable[[], int] = lambda: 0, rank: Callable[[], tuple[int, int]] = lambda: (0, 1)):
+                 epoch: Callable[[], int] = _zero, rank: Callable[[], tuple[int, int]] = _one_rank,
+                 position: TrainingPosition | None = None):
         self.x, self.y, self.batch_size = x, y, batch_size
-        self.schedule, self.epoch, self.rank = schedule, epoch, rank
+        self.schedule, self.epoch, self.rank, self.position = schedule, epoch, rank, position
 
     def plan(self) -> list[np.ndarray]:
         return rank_plan(self.schedule, len(self.y), self.batch_size, self.epoch(), *self.rank())
@@ -42,7 +79,9 @@ class ArrayBatches(IterableDataset):
         return len(self.plan())
 
     def __iter__(self):
-        for idx in self.plan():
+        plan = self.plan()
+        start = self.position.skip(self.epoch()) if self.position is not None else 0
+        for idx in plan[start:]:
             yield self.take(idx)
 
     def take(self, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,6 +95,23 @@ class ArrayBatches(IterableDataset):
         return torch.from_numpy(rows[back]), self.y[torch.from_numpy(idx)]
 
 
-def loader(batches: ArrayBatches) -> DataLoader:
-    """A DataLoader that passes the ready batches through (no re-batching, no workers needed)."""
-    return DataLoader(batches, batch_size=None, num_workers=0)
+class BatchLoader(DataLoader):
+    """A DataLoader that passes the ready batches through (no re-batching, no workers needed).
+
+    Its own generator keeps ``iter()`` from drawing on torch's global one (which dropout uses), so resumed and
+    uninterrupted runs draw alike. A training loader is stateful in Lightning's sense (``state_dict`` /
+    ``load_state_dict`` give and take its ``TrainingPosition``), so a run resumed mid-epoch goes on with the
+    next batch. The datamodule restores the same position from its own state, which Lightning loads before it
+    may first build the loader.
+    """
+
+    def __init__(self, batches: ArrayBatches):
+        super().__init__(batches, batch_size=None, num_workers=0, generator=torch.Generator())
+
+    def state_dict(self) -> dict:
+        position = self.dataset.position
+        return position.state() if position is not None else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.dataset.position is not None and state:
+            self.dataset.position.resume_from(state)

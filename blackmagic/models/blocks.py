@@ -41,6 +41,19 @@ class Fire(nn.Module):
         return self.out(torch.cat([self.expand1(s), self.expand3(s)], dim=1))
 
 
+class Standardize(nn.Module):
+    """Per-image standardisation, ``(x - mean) / std`` over each sample's values: a front end that makes the net
+    blind to brightness and contrast, at test time as in training (the std is floored at ``1/sqrt(N)``, as in
+    ``tf.image.per_image_standardization``, so a flat image stays finite)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, ...) -> (B, ...)
+        flat = x.flatten(1)
+        mean = flat.mean(1)
+        std = flat.std(1, correction=0).clamp_min(flat.shape[1] ** -0.5)
+        shape = (-1,) + (1,) * (x.dim() - 1)
+        return (x - mean.view(shape)) / std.view(shape)
+
+
 def head(channels: int, num_classes: int, dropout: float, wide: int = 256) -> nn.Sequential:
     """Global average pool -> dropout (only after a wide layer, > ``wide`` channels) -> linear classifier."""
     layers: list[nn.Module] = [nn.AdaptiveAvgPool2d(1), nn.Flatten()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import ConvBlock, Fire, head
+from .blocks import ConvBlock, Fire, Standardize, head
 
 
 class SmallImageNet(nn.Module):
@@ -18,16 +18,19 @@ class SmallImageNet(nn.Module):
         num_classes: outputs.
         widths: output channels of the five stages.
         dropout: dropout before the classifier (applied only when the last stage is wider than 256).
+        standardize: per-image standardisation as the first layer (``Standardize``): invariance to brightness
+            and contrast that holds at test time too.
 
     Shape: (B, in_channels, H, W) in [-1, 1] -> (B, num_classes) logits.
     """
 
     def __init__(self, in_channels: int, num_classes: int, widths: tuple[int, ...] = (32, 64, 128, 256, 384),
-                 dropout: float = 0.25):
+                 dropout: float = 0.25, standardize: bool = False):
         super().__init__()
         if len(widths) != 5:
             raise ValueError(f"SmallImageNet: widths needs 5 stage widths, got {list(widths)}")
         w1, w2, w3, w4, w5 = widths
+        self.front = Standardize() if standardize else nn.Identity()
         self.features = nn.Sequential(
             ConvBlock(in_channels, w1),  # H/2
             ConvBlock(w1, w2),  # H/4
@@ -39,4 +42,4 @@ class SmallImageNet(nn.Module):
         self.classifier = head(w5, num_classes, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
+        return self.classifier(self.features(self.front(x)))

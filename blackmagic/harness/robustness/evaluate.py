@@ -1,0 +1,104 @@
+"""Evaluate checkpoints on a recipe's test set, clean and under every cell of a suite, with ``trainer.test``.
+
+The recipe is built by the project's LightningCLI with the suite as the datamodule's ``test_shifts``, so each
+number is the one ``blackmagic test -c RECIPE --data.init_args.test_shifts SUITE --ckpt_path CKPT`` logs.
+No run folder, logger or config file is written.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Sequence
+
+from jsonargparse import Namespace
+
+from ...augment import SpecError
+from ...augment.suite import default_suite, read_suite
+from ..cli import BlackmagicCLI
+from .heatmap import save_heatmap
+from .results import Row, rows_of, write_csv
+
+
+class ReportCLI(BlackmagicCLI):
+    """The recipe's trainer, model and datamodule, with the suite's cells as the shifted test sets.
+
+    Args:
+        suite: a suite YAML (or a built-in suite's name) or a mapping, handed to the datamodule as its
+            ``test_shifts``; ``None`` takes the built-in suite for the datamodule's kind (image or audio).
+        args: ``-c RECIPE`` and any command-line overrides.
+    """
+
+    def __init__(self, suite: str | dict | None, args: list[str]):
+        self._suite = suite
+        super().__init__(args=[*args, "--trainer.logger=false"], run=False, save_config_callback=None)
+
+    def before_instantiate_classes(self) -> None:
+        data: Namespace = self.config.data
+        if self._suite is None:
+            self._suite = str(default_suite(_import(data.class_path).kind))
+        data.init_args.test_shifts = self._suite
+
+
+def robustness(recipe: str | Path, checkpoints: Sequence[str | Path], suite: Any = None,
+               out: str | Path | None = None, overrides: Sequence[str] = ()) -> list[Row]:
+    """Test every checkpoint on the recipe's test set, clean and under every cell of ``suite``.
+
+    Args:
+        recipe: the LightningCLI recipe whose datamodule (and model) to use.
+        checkpoints: checkpoints of that recipe's model.
+        suite: a suite YAML, a built-in suite's name (``images``, ``audio``) or a mapping (see
+            ``augment.suite``); ``None``: the built-in suite for the datamodule's kind.
+        out: if given, ``robustness.csv`` and ``robustness.png`` are written into this folder.
+        overrides: extra command-line options for the recipe (``--trainer.accelerator cpu``, ...).
+
+    Returns:
+        The table: per checkpoint, the clean row (``corruption='clean'``, severity 0) and one row per cell.
+
+    Raises:
+        FileNotFoundError: a checkpoint does not exist (the message names it).
+        SpecError: the suite is invalid (the message names the corruption, the severity and the key).
+    """
+    paths = [str(c) for c in checkpoints]
+    if not paths:
+        raise ValueError("robustness: give at least one checkpoint")
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"robustness: no such checkpoint file: {', '.join(missing)}")
+    twice = sorted({p for p in paths if paths.count(p) > 1})
+    if twice:
+        raise ValueError(f"robustness: checkpoint given more than once: {', '.join(twice)}")
+    if suite is not None and not read_suite(suite).cells:  # the layout checked before the recipe is built
+        raise ValueError("robustness: the suite holds no corruptions")
+    given = str(suite) if isinstance(suite, (str, Path)) else None if suite is None else dict(suite)
+    try:
+        cli = ReportCLI(given, ["-c", str(recipe), *overrides])
+    except ValueError as e:  # jsonargparse buries the datamodule's SpecError in a long union message
+        found = _spec_error(e)
+        if found is None:
+            raise
+        raise found from None
+    trainer, model, data = cli.trainer, cli.model, cli.datamodule
+    rows: list[Row] = []
+    for path in paths:
+        results = trainer.test(model, datamodule=data, ckpt_path=path, weights_only=False, verbose=False)
+        found = rows_of(path, {k: v for r in results for k, v in r.items()}, data.test_suite)
+        if len(found) != 1 + len(data.test_suite.cells):
+            raise RuntimeError(f"robustness: testing {path} logged {len(found)} of the "
+                               f"{1 + len(data.test_suite.cells)} test sets; is limit_test_batches 0?")
+        rows += found
+    if out is not None:
+        write_csv(rows, Path(out) / "robustness.csv")
+        save_heatmap(rows, Path(out) / "robustness.png")
+    return rows
+
+
+def _spec_error(error: BaseException | None) -> SpecError | None:
+    """The first ``SpecError`` in an exception's chain of causes."""
+    while error is not None and not isinstance(error, SpecError):
+        error = error.__cause__ or error.__context__
+    return error
+
+
+def _import(class_path: str):
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
