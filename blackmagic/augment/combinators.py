@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from .draws import integers
+from .draws import Draws, integers
 from .op import Op, Params
 from .params import Range
 
@@ -18,7 +18,7 @@ class Node:
     def columns(self) -> int:
         raise NotImplementedError
 
-    def draw(self, d, active) -> dict[str, Params]:
+    def draw(self, d: Draws, active) -> dict[str, Params]:
         """Parameters of every leaf below, from this node's uniforms ``d`` (``draws.TorchDraws`` or DALI's)."""
         raise NotImplementedError
 

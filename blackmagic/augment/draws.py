@@ -6,7 +6,38 @@ agree by construction, and tests check it.
 """
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 import torch
+
+
+class Draws(Protocol):
+    """What ``Op.draw`` and the combinators use: per-sample uniforms and the few maths functions that turn them
+    into parameters. ``TorchDraws`` implements it on tensors, ``dali.DaliDraws`` on DALI data nodes."""
+
+    def col(self, j: int) -> Any: ...  # (B,) uniforms of column j
+
+    def block(self, j: int, k: int) -> Any: ...  # (B, k) uniforms of columns j .. j+k-1
+
+    def skip(self, j: int) -> "Draws": ...  # the same draws without their first j columns
+
+    @staticmethod
+    def floor(x: Any) -> Any: ...
+
+    @staticmethod
+    def where(cond: Any, a: Any, b: Any) -> Any: ...
+
+    @staticmethod
+    def cos(x: Any) -> Any: ...
+
+    @staticmethod
+    def sin(x: Any) -> Any: ...
+
+    @staticmethod
+    def clamp_max(x: Any, hi: float) -> Any: ...
+
+    @staticmethod
+    def to_float(mask: Any) -> Any: ...
 
 
 class TorchDraws:
@@ -49,6 +80,6 @@ class TorchDraws:
         return mask.to(torch.float32)
 
 
-def integers(d, u, lo: float, hi: float):
+def integers(d: Draws, u, lo: float, hi: float):
     """Uniform whole numbers in [lo, hi] from uniforms in [0, 1), like ``random.randint(lo, hi)``."""
     return d.clamp_max(d.floor(lo + u * (hi - lo + 1)), hi)

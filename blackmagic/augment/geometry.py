@@ -43,12 +43,12 @@ class GeometricOp(Op):
 
     domain = "image"
     geometric = True
-    writes_input = False  # resampled into a new tensor
+    in_place = False  # resampled into a new tensor
 
     def inverse(self, p: Params, height: int, width: int, m) -> Affine:
         raise NotImplementedError
 
-    def apply(self, x, p, g):
+    def apply(self, x, p, g, out=None):
         return resample(x, [(self, p)])
 
     def dali(self, x, p, ctx):

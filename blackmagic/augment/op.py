@@ -12,12 +12,13 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from .draws import integers
+from .draws import Draws, integers
 from .params import NumberParam, Range, RangeParam, fail, parse_params
 
 OPS: dict[str, type["Op"]] = {}
 
 DOMAINS = {
+    "any": "(B, ...) batches",
     "image": "(B, C, H, W) images with C = 1 or 3",
     "audio": "(B, C, T) waveforms",
     "spectrogram": "(B, C, F, T) spectrograms",
@@ -46,19 +47,33 @@ Params = dict[str, torch.Tensor]
 class Op(nn.Module):
     """One transform of a spec.
 
-    Subclasses set ``name``, ``domain`` and ``params`` and implement ``apply``. ``apply`` receives a float32
-    batch it may modify in place and the per-sample parameters: ``active`` (B,) bool plus one (B,) or
-    (B, columns) tensor per declared range. It must leave samples whose ``active`` is False unchanged and
-    must not synchronise with the host. An op that never writes its input (it returns a new tensor) sets
-    ``writes_input = False``, which spares the pipeline a copy of float32 inputs when it comes first.
+    A subclass sets ``name``, ``domain`` and ``params`` and implements ``apply``: the maths on the whole batch.
+    ``apply(x, p, g)`` gets a float32 batch, the per-sample parameters ``p`` (``active`` (B,) bool plus one (B,)
+    or (B, columns) tensor per declared range) and the pipeline's generator ``g`` for data-sized draws. It must
+    leave samples whose ``active`` is False unchanged and must not synchronise with the host. Kernels that differ
+    by device live in helpers that pick them (``percentiles``, ``random16``, ``shifts``, ``waveshaping``), so
+    the op itself reads the same everywhere.
+
+    ``in_place``: True (the default) lets ``apply`` overwrite ``x`` and return it. An op that never writes its
+    input sets False: the pipeline then hands it the input as it is (no copy), and on CPU offers
+    ``apply(x, p, g, out=...)`` a float32 tensor of ``x``'s shape that the result may be written into.
+
+    Optional hooks, declared here with their defaults: ``validate`` (checks across keys), ``sample`` (how
+    uniforms become values), ``prepare`` (values derived from the draws, once per call), ``fit`` / ``needs_fit``
+    (ops that learn from training data), ``recordings`` / ``set_recordings`` (ops that take recorded audio),
+    ``dali`` / ``dali_problem`` (the DALI backend). A batch op (``mixes_batch``) mixes samples and their targets
+    with each other and implements ``mix`` instead of ``apply``.
     """
 
     name: ClassVar[str]
     domain: ClassVar[str]
     params: ClassVar[dict]
     geometric: ClassVar[bool] = False
-    writes_input: ClassVar[bool] = True
+    in_place: ClassVar[bool] = True
     default_p: ClassVar[float] = 1.0
+    recordings: ClassVar[str | None] = None  # what ``set_recordings`` takes ("noise", "impulse_responses")
+    mixes_batch: ClassVar[bool] = False  # a batch op (mixup, cutmix): ``mix`` instead of ``apply``
+    key: str  # where this op's parameters live in ``Pipeline.last_params`` ("0.rotate"); set by the parser
 
     def __init__(self, given: dict | None, context: BuildContext = BuildContext()):
         super().__init__()
@@ -80,7 +95,7 @@ class Op(nn.Module):
         """How many uniforms one sample consumes: the gate plus one per range column."""
         return 1 + sum(d.columns for _, _, d in self.ranges)
 
-    def draw(self, d, active) -> Params:
+    def draw(self, d: Draws, active) -> Params:
         """Turn this op's uniforms (``d``: ``draws.TorchDraws`` or the DALI twin) into per-sample parameters."""
         out = {"active": active & (d.col(0) < self.cfg["p"])}
         col = 1
@@ -90,12 +105,16 @@ class Op(nn.Module):
             col += decl.columns
         return out
 
-    def sample(self, key: str, u, rng: Range, decl: RangeParam, d):
+    def sample(self, key: str, u, rng: Range, decl: RangeParam, d: Draws):
         """Map uniforms to values of one range: continuous, or whole numbers where declared."""
         return integers(d, u, rng.lo, rng.hi) if decl.integer else rng.at(u)
 
     def check_input(self, x: torch.Tensor) -> None:
         """Refuse a batch of the wrong layout, or whose samples are empty (no time steps, no pixels)."""
+        if self.domain == "any":
+            if x.dim() < 2:
+                raise ValueError(f"augment: op '{self.name}' expects {DOMAINS['any']}; got shape {tuple(x.shape)}")
+            return
         ok = x.dim() == (3 if self.domain == "audio" else 4)
         if self.domain == "image":
             ok = ok and x.shape[1] in (1, 3)
@@ -110,15 +129,33 @@ class Op(nn.Module):
     def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
 
+    def mix(self, x: torch.Tensor, targets: torch.Tensor, partner_x: torch.Tensor, partner_targets: torch.Tensor,
+            p: Params) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch op's work: mix each sample of ``x`` and its ``targets`` (B, K) with its partner (the batch
+        before any batch op, rolled by one as torchvision does); active samples only."""
+        raise NotImplementedError
+
     def prepare(self, p: Params, x: torch.Tensor) -> Params:
         """Per-sample values derived from the draws, computed once per call on the whole batch ``x`` before it
-        is cut into CPU tiles (which then slice them: tensors or lists of length B). Default: the draws."""
+        is cut into CPU tiles (which then slice them: (B, ...) tensors). Default: the draws."""
         return p
 
-    def apply_into(self, x: torch.Tensor, p: Params, g: torch.Generator, out: torch.Tensor) -> torch.Tensor:
-        """``apply`` for an op that only reads its input, offered ``out`` (float32, x's shape) for its result.
-        Returns the result: ``out`` where the op could write it there directly, else a new tensor."""
-        return self.apply(x, p, g)
+    @property
+    def needs_fit(self) -> bool:
+        """Whether ``fit`` must see training data before the op can run."""
+        return False
+
+    def fit(self, x: torch.Tensor) -> None:
+        """Learn from a batch of training inputs (float32, the op's domain). Default: nothing to learn."""
+
+    @property
+    def needs_recordings(self) -> bool:
+        """Whether ``set_recordings`` must be called before the op can run."""
+        return False
+
+    def set_recordings(self, clips: list[torch.Tensor] | torch.Tensor) -> None:
+        """Take the recorded audio the op draws from (its ``recordings`` kind), each clip (T,) or (1, T)."""
+        raise TypeError(f"augment: op '{self.name}' takes no recordings")
 
     # ---- DALI backend --------------------------------------------------------------------------------
     dali_unsupported: ClassVar[str] = "has no DALI implementation"

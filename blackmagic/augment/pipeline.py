@@ -12,6 +12,7 @@ from .geometry import resample
 from .op import BuildContext
 from .program import Stage, compile_spec
 from .streams import Streams
+from ..units import to_unit_float
 
 RNG_STATE = "rng_state"
 TILE_BYTES = {"audio": 1 << 20, "image": 1 << 22, "spectrogram": 1 << 22}  # measured on a 2-core CPU
@@ -56,8 +57,8 @@ class Pipeline(nn.Module):
         self.program = compile_spec(spec, BuildContext(sample_rate=sample_rate))
         self.ops = nn.ModuleList(self.program.ops)
         self.domain = self.program.domain
-        first = self.program.ops[0] if self.program.ops else None
-        self._copy_input = first is None or first.writes_input  # no copy of float32 inputs the first op only reads
+        stages = self.program.stages
+        self._copy_input = not stages or stages[0].ops[0].in_place  # no copy of inputs the first op only reads
         seed = int(torch.randint(0, 2**62, ()).item()) if seed is None else int(seed)
         self.streams = Streams(seed)
         self.tile_bytes = TILE_BYTES.get(self.domain, 1 << 22) if tile_bytes is None else tile_bytes
@@ -96,37 +97,55 @@ class Pipeline(nn.Module):
     @property
     def needs_fit(self) -> bool:
         """Whether an op must learn from training data first (``whiten: {mode: zca}``): call ``fit``."""
-        return any(getattr(op, "fitted", True) is False for op in self.ops)
+        return any(op.needs_fit for op in self.ops)
 
     @torch.no_grad()
     def fit(self, data: torch.Tensor) -> "Pipeline":
         """Fit the ops that learn from training data (``whiten: {mode: zca}``) on a batch of training inputs."""
-        x = _to_float(data)
+        x = to_unit_float(data)
         for op in self.ops:
-            if hasattr(op, "fit"):
-                op.fit(x)
+            op.fit(x)
+        return self
+
+    def set_recordings(self, kind: str, clips) -> "Pipeline":
+        """Give the ops that take recordings of ``kind`` (their ``Op.recordings``) their clips."""
+        takers = [op for op in self.ops if op.recordings == kind]
+        if not takers:
+            raise ValueError(f"augment: this pipeline has no op that takes {kind} recordings")
+        for op in takers:
+            op.set_recordings(clips)
         return self
 
     def set_noise(self, clips) -> "Pipeline":
         """Give the ``background_noise`` ops their recordings (a list of (T,) waveforms at the sample rate)."""
-        takers = [op for op in self.ops if hasattr(op, "set_noise")]
-        if not takers:
-            raise ValueError("augment: this pipeline has no background_noise op to take recordings")
-        for op in takers:
-            op.set_noise(clips)
-        return self
+        return self.set_recordings("noise", clips)
+
+    def set_impulse_responses(self, responses) -> "Pipeline":
+        """Give ``reverb: {source: files}`` ops their room impulse responses (a list of (T,) at the sample rate)."""
+        return self.set_recordings("impulse_responses", responses)
+
+    @property
+    def mixes_batch(self) -> bool:
+        """Whether the spec holds batch ops (mixup, cutmix), which need ``targets`` and return them mixed."""
+        return bool(self.program.batch_ops)
 
     @torch.no_grad()
-    def forward(self, x: torch.Tensor, params: dict | None = None) -> torch.Tensor:
-        """Augment a batch. Pass ``params=pipeline.last_params`` to replay the previous call exactly."""
+    def forward(self, x: torch.Tensor, params: dict | None = None, targets: torch.Tensor | None = None):
+        """Augment a batch. Pass ``params=pipeline.last_params`` to replay the previous call exactly.
+
+        ``targets`` (B, num_classes) probabilities (e.g. ``F.one_hot(y, K).float()``) are mixed along with the
+        samples by batch ops; with targets the call returns ``(x, targets)``, and a spec with batch ops needs them.
+        """
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"augment: a pipeline takes a torch.Tensor batch, got {type(x).__name__}")
         for op in self.ops:
             op.check_input(x)
         _check_dtype(x)
+        _check_targets(targets, x, self.program.batch_ops)
         B, device = x.shape[0], x.device
         if B == 0:  # an empty batch stays empty
-            return torch.empty(x.shape, dtype=torch.float32, device=device)
+            out = torch.empty(x.shape, dtype=torch.float32, device=device)
+            return out if targets is None else (out, targets)
         self._check_values(x)
         if params is None:
             g = self.generator(device)
@@ -140,13 +159,17 @@ class Pipeline(nn.Module):
         work = {op.key: op.prepare(params[op.key], x) for op in self.ops}
         tiles = self._tiles(x)
         if tiles is None:
-            out = self._run(_to_float(x, self._copy_input), work, g)
+            out = self._run(to_unit_float(x, self._copy_input), work, g)
         else:  # each tile is converted, augmented and written out while it is in cache
             out = torch.empty(x.shape, dtype=torch.float32)
             for rows in tiles:
                 self._run_tile(x[rows], _rows(work, rows), g, out[rows])
+        if self.program.batch_ops:  # across the whole batch, after every per-sample op, all with the same partners
+            partners = out.roll(1, 0), targets.roll(1, 0)
+            for op in self.program.batch_ops:
+                out, targets = op.mix(out, targets, *partners, work[op.key])
         self.last_params = params
-        return out
+        return out if targets is None else (out, targets)
 
     def _run(self, x: torch.Tensor, params: dict, g: torch.Generator, out: torch.Tensor | None = None) -> torch.Tensor:
         """The stages in turn; ``out`` is offered to the first one, which may write its result there."""
@@ -174,9 +197,9 @@ class Pipeline(nn.Module):
         input is converted straight into ``dest`` for ops that work in place, or a first op that only reads
         its input writes its result there; a result elsewhere is copied in."""
         if self._copy_input:
-            result = self._run(_to_float(x, out=dest), params, g)
+            result = self._run(to_unit_float(x, out=dest), params, g)
         else:
-            result = self._run(_to_float(x, copy=False), params, g, out=dest)
+            result = self._run(to_unit_float(x, copy=False), params, g, out=dest)
         if not (result.data_ptr() == dest.data_ptr() and result.stride() == dest.stride()):
             dest.copy_(result)
 
@@ -195,27 +218,30 @@ def _check_dtype(x: torch.Tensor) -> None:
         raise TypeError(f"augment: inputs must be uint8 or floating point, got {x.dtype}")
 
 
-def _to_float(x: torch.Tensor, copy: bool = True, out: torch.Tensor | None = None) -> torch.Tensor:
-    """A float32 copy the ops may modify in place, written into ``out`` if given (with ``copy=False``, ``x``
-    itself if it is float32 already): uint8 is scaled to [0, 1], floats are taken as they are."""
-    if out is None:
-        if x.dtype == torch.float32 and not copy:
-            return x
-        out = torch.empty(x.shape, dtype=torch.float32, device=x.device)
-    out.copy_(x)
-    return out.div_(255) if x.dtype == torch.uint8 else out  # in place: much faster than a mixed-type torch.div
-
-
 def _rows(params: dict, rows: slice) -> dict:
     return {k: {n: v[rows] for n, v in p.items()} for k, p in params.items()}
 
 
 def _run_stage(stage: Stage, x: torch.Tensor, params: dict, g: torch.Generator, out: torch.Tensor | None):
-    """One stage: a shared resampling for geometric ops, else the op's ``apply`` (``apply_into`` given ``out``)."""
+    """One stage: a shared resampling for geometric ops, else the op's ``apply`` (offered ``out`` if given: only
+    to a first op that is not in place)."""
     if stage.geometric:
         return resample(x, [(op, params[op.key]) for op in stage.ops])
     op = stage.op
-    return op.apply(x, params[op.key], g) if out is None else op.apply_into(x, params[op.key], g, out)
+    return op.apply(x, params[op.key], g) if out is None else op.apply(x, params[op.key], g, out=out)
+
+
+def _check_targets(targets: torch.Tensor | None, x: torch.Tensor, batch_ops) -> None:
+    if targets is None:
+        if batch_ops:
+            raise ValueError(f"augment: op '{batch_ops[0].name}' mixes labels too: call pipe(x, targets=...) with "
+                             "(B, num_classes) probabilities, e.g. F.one_hot(y, num_classes).float()")
+        return
+    if not isinstance(targets, torch.Tensor) or targets.dim() != 2 or not targets.is_floating_point() \
+            or targets.shape[0] != x.shape[0]:
+        got = tuple(targets.shape) if isinstance(targets, torch.Tensor) else type(targets).__name__
+        raise ValueError(f"augment: targets must be ({x.shape[0]}, num_classes) float probabilities matching the "
+                         f"batch, e.g. F.one_hot(y, num_classes).float(); got {got}")
 
 
 def _check_replay(params: dict, batch: int, ops) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from .combinators import Node
 from .op import BuildContext, Op
+from .params import SpecError
 from .spec import load_spec, parse, single_domain
 
 
@@ -32,12 +33,14 @@ class Stage:
 
 @dataclass(frozen=True)
 class Program:
-    """A compiled spec: ``root`` draws every op's parameters, ``stages`` apply them in order."""
+    """A compiled spec: ``root`` draws every op's parameters, ``stages`` apply the per-sample ops in order, then
+    ``batch_ops`` (mixup, cutmix) mix the finished samples and their targets across the batch."""
 
     root: Node
     ops: tuple[Op, ...]
     domain: str | None
     stages: tuple[Stage, ...]
+    batch_ops: tuple[Op, ...] = ()
 
     @property
     def columns(self) -> int:
@@ -60,4 +63,10 @@ def compile_spec(spec: Any, context: BuildContext = BuildContext()) -> Program:
     """Parse ``spec`` (list, YAML text or file), check it holds one kind of input, and plan its stages."""
     root = parse(load_spec(spec), context)
     ops = tuple(root.leaves())
-    return Program(root, ops, single_domain(list(ops)), fuse(ops))
+    per_sample = tuple(op for op in ops if not op.mixes_batch)
+    batch_ops = tuple(op for op in ops if op.mixes_batch)
+    late = [op.name for op in per_sample if batch_ops and ops.index(op) > ops.index(batch_ops[0])]
+    if late:
+        raise SpecError(f"augment spec: op '{batch_ops[0].name}' mixes whole batches and must come after every "
+                        f"per-sample op; move it (or the one_of holding it) after {', '.join(repr(n) for n in late)}")
+    return Program(root, ops, single_domain(list(ops)), fuse(per_sample), batch_ops)

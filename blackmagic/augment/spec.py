@@ -50,12 +50,13 @@ def load_spec(spec: Any) -> list:
 
 
 def single_domain(ops: list) -> str | None:
-    """The one kind of input (image, audio, spectrogram) the ops work on; ``None`` for no ops."""
-    domains = {op.domain: op.name for op in ops}
+    """The one kind of input (image, audio, spectrogram) the ops work on; ``any`` for ops that take every kind
+    (mixup) alone; ``None`` for no ops."""
+    domains = {op.domain: op.name for op in ops if op.domain != "any"}
     if len(domains) > 1:
         mixed = ", ".join(f"'{name}' ({domain})" for domain, name in domains.items())
         raise SpecError(f"augment spec: one pipeline works on one kind of input; it mixes {mixed}")
-    return next(iter(domains), None)
+    return next(iter(domains), "any" if ops else None)
 
 
 def parse(items: list, context: BuildContext) -> Node:

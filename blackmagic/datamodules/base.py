@@ -13,9 +13,11 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .. import augment
 from ..augment.suite import Suite, read_suite
+from ..units import int16_to_float, to_unit_float
 from .batches import ArrayBatches, BatchLoader, TrainingPosition
 from .sampling import EpochSchedule
 
@@ -96,8 +98,11 @@ class AugmentedDataModule(L.LightningDataModule):
         except augment.SpecError as e:
             raise augment.SpecError(f"{type(self).__name__}.{where}: {e}") from None
         expected = {"image": "image", "audio": "audio"}[self.kind]
-        if pipe.domain not in (None, expected):
+        if pipe.domain not in (None, "any", expected):
             raise augment.SpecError(f"{type(self).__name__}.{where}: holds {pipe.domain} ops; this datamodule gives {expected}")
+        if pipe.mixes_batch and where != "augment":
+            raise augment.SpecError(f"{type(self).__name__}.{where}: op '{pipe.program.batch_ops[0].name}' mixes "
+                                    "labels; shifted test sets take per-sample ops only")
         return pipe
 
     def _suite(self, test_shifts) -> Suite:
@@ -107,8 +112,14 @@ class AugmentedDataModule(L.LightningDataModule):
             raise augment.SpecError(f"{type(self).__name__}.test_shifts: {e}") from None
 
     @property
+    def test_shift_names(self) -> list[str]:
+        """The shifted test sets, in the order of the test dataloaders after the clean one."""
+        return list(self.test_shifts)
+
+    @property
     def test_names(self) -> list[str]:
-        return ["test"] + [f"test_{name}" for name in self.test_shifts]
+        """Metric prefixes of the test dataloaders, by index: ``test``, then ``test_<shift>``."""
+        return ["test"] + [f"test_{name}" for name in self.test_shift_names]
 
     def setup(self, stage: str | None = None) -> None:
         if not self.splits:
@@ -153,15 +164,18 @@ class AugmentedDataModule(L.LightningDataModule):
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         x, y = batch
         if x.dtype == torch.int16:  # stored audio
-            x = x.float().div_(32767.0)
+            x = int16_to_float(x)
         trainer = self.trainer
         if trainer is not None and trainer.training:
             self.position.count(self._epoch())
         if trainer is not None and trainer.training and self.pipeline is not None and not self.overfit:
-            x = self.pipeline(x)
+            if self.pipeline.mixes_batch:  # mixup / cutmix: the model trains on the mixed soft targets
+                x, y = self.pipeline(x, targets=F.one_hot(y, self.num_classes).float())
+            else:
+                x = self.pipeline(x)
         elif trainer is not None and trainer.testing and dataloader_idx > 0:
-            x = list(self.shift_pipelines.values())[dataloader_idx - 1](x)
-        return self.squeeze(to_float(x)), y
+            x = self.shift_pipelines[self.test_shift_names[dataloader_idx - 1]](x)
+        return self.squeeze(to_unit_float(x, copy=False)), y
 
     # ---- resuming ------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -186,7 +200,3 @@ class AugmentedDataModule(L.LightningDataModule):
         """The inverse of ``squeeze``: back to the units the augment ops take."""
         return (x + 1) / 2 if self.kind == "image" else x
 
-
-def to_float(x: torch.Tensor) -> torch.Tensor:
-    """uint8 images to [0, 1]; floats (pipeline outputs, waveforms) as they are."""
-    return x.float().div_(255) if x.dtype == torch.uint8 else x

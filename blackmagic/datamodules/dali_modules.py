@@ -44,7 +44,7 @@ class DaliMixin:
         x, y = batch  # already augmented and squeezed by DALI
         trainer = self.trainer
         if trainer is not None and trainer.testing and dataloader_idx > 0:
-            x = self.squeeze(list(self.shift_pipelines.values())[dataloader_idx - 1](self.unsqueeze(x)))
+            x = self.squeeze(self.shift_pipelines[self.test_shift_names[dataloader_idx - 1]](self.unsqueeze(x)))
         return x, y
 
 

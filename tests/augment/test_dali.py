@@ -8,6 +8,7 @@ from scipy import stats
 from blackmagic import augment
 from blackmagic.augment import SpecError
 
+from .cases import CASES
 from .dali_runner import run_dali
 
 RNG = np.random.default_rng(0)
@@ -15,27 +16,20 @@ IMAGES = RNG.random((4, 12, 16, 3)).astype(np.float32)  # (B, H, W, C)
 T = np.arange(1600) / 16000
 AUDIO = (0.4 * np.sin(2 * np.pi * RNG.uniform(200, 800, (4, 1)) * T) + RNG.normal(0, 0.05, (4, 1600))).astype(np.float32)
 
-# op item with fixed parameters -> tolerance of DALI against torch
-FIXED_IMAGE = {
-    "color_shift": ({"color_shift": {"brightness": [1.2, 1.2], "contrast": [0.8, 0.8], "saturation": [1.3, 1.3],
-                                     "hue": [0.07, 0.07], "shift": [0.03, 0.03]}}, 1e-5),
-    "rotate": ({"rotate": {"degrees": [27, 27]}}, 1e-5),
-    "translate": ({"translate": {"x": [2.5, 2.5], "y": [-1, -1]}}, 1e-5),
-    "scale": ({"scale": {"factor": [1.3, 1.3]}}, 1e-5),
-    "flip": ({"flip": {"p": 1.0}}, 1e-5),
-    "rotate+scale+flip": ([{"rotate": {"degrees": [-15, -15]}}, {"scale": {"factor": [0.8, 0.8]}},
-                           {"flip": {"axis": "vertical", "p": 1.0}}], 1e-5),
-    "blur": ({"blur": {"sigma": [1.1, 1.1]}}, 1e-5),
-    "whiten": ({"whiten": {"mode": "standardize", "strength": [0.7, 0.7]}}, 1e-4),
-}
-FIXED_AUDIO = {
-    "time_shift_roll": ({"time_shift": {"shift": [0.25, 0.25]}}, 0),
-    "time_shift_back": ({"time_shift": {"shift": [-130, -130], "unit": "samples", "rollover": False}}, 0),
-    "time_shift_seconds": ({"time_shift": {"shift": [0.01, 0.01], "unit": "seconds", "rollover": False}}, 0),
-    "gain": ({"gain": {"db": [-6, -6]}}, 1e-6),
-    "distortion_tanh": ({"distortion": {"mode": "tanh", "amount": [0.4, 0.4]}}, 1e-6),
-    "distortion_clip": ({"distortion": {"mode": "clip", "amount": [0.2, 0.2]}}, 1e-6),
-}
+# op item(s) with fixed parameters -> tolerance of DALI against torch: each case's own line, and combinations
+FIXED = {name: case.dali for name, case in CASES.items() if case.dali is not None}
+FIXED["rotate+scale+flip"] = ([{"rotate": {"degrees": [-15, -15]}}, {"scale": {"factor": [0.8, 0.8]}},
+                               {"flip": {"axis": "vertical", "p": 1.0}}], 1e-5)
+FIXED["time_shift_back"] = ({"time_shift": {"shift": [-130, -130], "unit": "samples", "rollover": False}}, 0)
+FIXED["time_shift_seconds"] = ({"time_shift": {"shift": [0.01, 0.01], "unit": "seconds", "rollover": False}}, 0)
+
+
+def _domain(spec) -> str:
+    return augment.OPS[next(iter(spec[0] if isinstance(spec, list) else spec))].domain
+
+
+FIXED_IMAGE = {k: v for k, v in FIXED.items() if _domain(v[0]) == "image"}
+FIXED_AUDIO = {k: v for k, v in FIXED.items() if _domain(v[0]) == "audio"}
 
 
 def torch_images(spec, channels=3):

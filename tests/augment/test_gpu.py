@@ -4,21 +4,20 @@ import torch
 
 from blackmagic import augment
 
-from .cases import CASES, SETUP, sample_input
+from .cases import CASES, sample_input
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_no_host_sync_in_a_pipeline_call(name):
-    pipe = augment.build([CASES[name][0]], seed=0, sample_rate=16_000)
-    SETUP.get(name, lambda p: p)(pipe)
-    pipe.to("cuda")
-    x = sample_input(CASES[name][1], "cuda")
-    pipe(x)  # first call caches per-device constants
+    case = CASES[name]
+    pipe = case.prepare(augment.build([case.item], seed=0, sample_rate=16_000)).to("cuda")
+    x = sample_input(case.shape, "cuda")
+    case.run(pipe, x)  # first call caches per-device constants and checks the first batch's values
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
-        pipe(x)
+        case.run(pipe, x)
     finally:
         torch.cuda.set_sync_debug_mode("default")
 

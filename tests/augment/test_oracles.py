@@ -8,9 +8,8 @@ from kornia.filters import gaussian_blur2d
 from kornia.geometry.transform import rotate as kornia_rotate
 
 from blackmagic import augment
-from blackmagic.augment.ops.distortion import tanh_distortion
-from blackmagic.augment.ops.time_shift import _shift_rows, _shift_rows_cpu
-from blackmagic.augment.tanh_cpu import tanh_distortion_
+from blackmagic.augment.shifts import _block_copies, _gather
+from blackmagic.augment.waveshaping import _tanh_distortion_numpy, _tanh_distortion_torch
 
 RATE = 16_000
 
@@ -48,10 +47,9 @@ def test_time_shift_cpu_copies_equal_the_device_gather(rollover):
     shifts in both directions, of a whole clip and beyond it."""
     x = torch.from_numpy(clips(n=9, channels=2, length=50))
     n = torch.tensor([0, 1, -1, 17, -33, 49, -50, 50, 120])
-    op = augment.build([{"time_shift": {"shift": [0, 0], "unit": "samples", "rollover": rollover}}]).ops[0]
-    copies = op.prepare({"shift": n.float(), "active": torch.ones(9, dtype=torch.bool)}, x)["copies"]
-    cpu = _shift_rows_cpu(x, copies, rollover)
-    np.testing.assert_array_equal(cpu.numpy(), _shift_rows(x, n, rollover).numpy())
+    copies = (n.remainder(50) if rollover else n.clamp(-50, 50)).tolist()
+    cpu = _block_copies(x, copies, rollover, None)
+    np.testing.assert_array_equal(cpu.numpy(), _gather(x, n, rollover).numpy())
     assert torch.equal(cpu[3, :, 17:], x[3, :, :-17])
 
 
@@ -61,7 +59,7 @@ def test_tanh_distortion_matches_audiomentations(amount, device):
     ours = run([{"distortion": {"mode": "tanh", "amount": [amount, amount]}}], x, device)
     # the accelerator path (whole-batch torch ops) as well, wherever the tests run
     t = torch.from_numpy(x)
-    other = tanh_distortion(t, torch.full((len(x),), amount), torch.ones(len(x), dtype=torch.bool)).numpy()
+    other = _tanh_distortion_torch(t, torch.full((len(x),), amount), torch.ones(len(x), dtype=torch.bool)).numpy()
     anchor = TanhDistortion(min_distortion=amount, max_distortion=amount, p=1.0)
     for i in range(len(x)):
         expected = anchor(x[i], sample_rate=RATE)
@@ -73,7 +71,7 @@ def test_tanh_distortion_on_cpu_leaves_inactive_clips_exactly():
     x = clips(n=7, channels=2)
     amount = np.linspace(0.05, 0.9, 7)
     active = np.array([1, 0, 1, 1, 0, 0, 1], bool)
-    out = tanh_distortion_(x.copy(), amount, active)
+    out = _tanh_distortion_numpy(x.copy(), amount, active)
     np.testing.assert_array_equal(out[~active], x[~active])
     for i in np.flatnonzero(active):
         anchor = TanhDistortion(min_distortion=amount[i], max_distortion=amount[i], p=1.0)

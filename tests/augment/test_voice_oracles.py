@@ -188,7 +188,7 @@ def test_reverb_from_a_file_matches_audiomentations_apply_impulse_response(lengt
     soundfile.write(tmp_path / "room.wav", ir, RATE, subtype="FLOAT")
     x = tones([300.0, 810.0, 2000.0], length=length, amps=[0.3, 0.1], noise=0.02)
     pipe = augment.build([{"reverb": {"source": "files"}}], seed=0, sample_rate=RATE)
-    pipe.ops[0].set_impulse_responses([torch.from_numpy(soundfile.read(tmp_path / "room.wav", dtype="float32")[0])])
+    pipe.set_impulse_responses([torch.from_numpy(soundfile.read(tmp_path / "room.wav", dtype="float32")[0])])
     ours = pipe.to(device)(torch.from_numpy(x)[:, None].to(device))[:, 0].cpu().numpy()
     anchor = ApplyImpulseResponse(ir_path=tmp_path, leave_length_unchanged=True, p=1.0)
     for i in range(len(x)):
@@ -306,6 +306,6 @@ def test_synthetic_reverb_needs_the_sample_rate_and_files_need_responses():
     with pytest.raises(RuntimeError, match="set_impulse_responses"):
         pipe(torch.zeros(2, 1, 100))
     with pytest.raises(ValueError, match="impulse response 1 has shape \\(2, 50\\)"):
-        pipe.ops[0].set_impulse_responses([torch.ones(50), torch.ones(2, 50)])
+        pipe.set_impulse_responses([torch.ones(50), torch.ones(2, 50)])
     with pytest.raises(ValueError, match="impulse response 0 is silent"):
-        pipe.ops[0].set_impulse_responses([torch.zeros(50)])
+        pipe.set_impulse_responses([torch.zeros(50)])

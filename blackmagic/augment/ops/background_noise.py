@@ -16,6 +16,7 @@ class BackgroundNoise(Op):
     name = "background_noise"
     domain = "audio"
     params = {"snr_db": RangeParam((5.0, 20.0))}
+    recordings = "noise"
     dali_unsupported = "needs its recordings (set_noise), which the DALI backend cannot hold; use the torch backend"
 
     def __init__(self, given, context=BuildContext()):
@@ -23,10 +24,10 @@ class BackgroundNoise(Op):
         self.register_buffer("bank", torch.empty(0))
 
     @property
-    def needs_noise(self) -> bool:
+    def needs_recordings(self) -> bool:
         return self.bank.numel() == 0
 
-    def set_noise(self, clips: list[torch.Tensor] | torch.Tensor) -> None:
+    def set_recordings(self, clips: list[torch.Tensor] | torch.Tensor) -> None:
         """Recordings (each (T,) or (1, T)) at the pipeline's sample rate, joined into one bank."""
         clips = [clips] if isinstance(clips, torch.Tensor) else clips
         self.bank = torch.cat([c.reshape(-1).float() for c in clips])
@@ -40,7 +41,7 @@ class BackgroundNoise(Op):
         return out
 
     def apply(self, x, p, g):  # x: (B, C, T)
-        if self.needs_noise:
+        if self.needs_recordings:
             raise RuntimeError("augment: op 'background_noise' has no recordings: call pipeline.set_noise(clips)")
         T = x.shape[-1]
         bank = self.bank.to(x.device)

@@ -43,7 +43,7 @@ class BandLimit(Op):
 
     name = "band_limit"
     domain = "audio"
-    writes_input = False
+    in_place = False
     params = {
         "mode": ChoiceParam("lowpass", MODES),
         "cutoff_hz": RangeParam(CUTOFF["lowpass"]),
@@ -112,7 +112,7 @@ class BandLimit(Op):
             return 700 * (_pow10((u * (hi - lo) + lo) / 2595) - 1)
         return super().sample(key, u, rng, decl, d)
 
-    def apply(self, x, p, g):  # x: (B, C, T)
+    def apply(self, x, p, g, out=None):  # x: (B, C, T)
         kind, rate = self.cfg["mode"], self.context.sample_rate
         order = p["rolloff_db"] / self.step  # (B,) whole numbers
         most = int(self.cfg["rolloff_db"].hi) // self.step

@@ -1,11 +1,10 @@
 import torch
 
-from ..audio import rms
 from ..draws import integers
-from ..op import Op, keep_inactive, per_sample, register
+from ..op import Op, Params, per_sample, register
 from ..params import ChoiceParam, RangeParam
 from ..percentiles import percentiles
-from ..tanh_cpu import tanh_distortion_
+from ..waveshaping import tanh_distortion
 
 
 @register
@@ -40,9 +39,6 @@ class Distortion(Op):
             inf = torch.full_like(lo, torch.inf)
             lo, hi = torch.where(a, lo, -inf), torch.where(a, hi, inf)
             return x.clamp_(per_sample(lo, x), per_sample(hi, x))
-        if x.device.type == "cpu":  # NumPy, in place, on a tile in cache (see tanh_cpu)
-            tanh_distortion_(x.numpy(), p["amount"].numpy(), a.numpy())
-            return x
         return tanh_distortion(x, p["amount"], a)
 
     def dali(self, x, p, ctx):  # x: (T,); no DALI operator computes a percentile, so this runs the torch code
@@ -51,11 +47,3 @@ class Distortion(Op):
 
         return ctx.torch_fallback(run, x, ctx.math.to_float(p["active"]), p["amount"])
 
-
-def tanh_distortion(x: torch.Tensor, amount: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
-    """``TanhDistortion`` on the whole batch with torch ops (the accelerator path; ``tanh_cpu`` on CPU)."""
-    (level,) = percentiles(x.flatten(1).abs(), [100 - 99 * amount], nonnegative=True)
-    y = torch.tanh(x * per_sample(0.5 / (level + 1e-6), x))
-    before = rms(x)
-    post = torch.where(before > 1e-9, before / rms(y), 1.0)
-    return keep_inactive(active, y.mul_(per_sample(post, x)), x)

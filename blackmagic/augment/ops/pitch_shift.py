@@ -36,7 +36,7 @@ class PitchShift(Op):
 
     name = "pitch_shift"
     domain = "audio"
-    writes_input = False
+    in_place = False
     params = {
         "semitones": RangeParam(3.0, low=-24.0, high=24.0, scalar="sym"),
         "n_fft": NumberParam(2048, low=16, integer=True),
@@ -46,7 +46,7 @@ class PitchShift(Op):
         if self.cfg["n_fft"] % 4:
             raise self.error("n_fft", f"must be a multiple of 4 (the hop is n_fft / 4), got {self.cfg['n_fft']}")
 
-    def apply(self, x, p, g):  # x: (B, C, T)
+    def apply(self, x, p, g, out=None):  # x: (B, C, T)
         B, C, T = x.shape
         semitones = self.cfg["semitones"]
         factor = torch.exp2(p["semitones"] / 12)  # > 1: higher (librosa's rate is 1 / factor)

@@ -19,8 +19,8 @@ class Reverb(Op):
     ``source: synthetic`` (default) makes one IR per sample: a unit impulse at t = 0 (the direct sound) followed by
     Gaussian noise decaying exponentially by 60 dB in ``rt60`` seconds (the reverberant tail, ``rt60`` long), scaled
     so that the direct-to-reverberant energy ratio is ``drr_db``; the noise comes from the pipeline's generator.
-    ``source: files`` draws each sample's IR from recordings given to the op with ``set_impulse_responses``
-    (``pipe.ops[i].set_impulse_responses(irs)``, at the pipeline's sample rate), as audiomentations
+    ``source: files`` draws each sample's IR from recordings given with ``pipe.set_impulse_responses(irs)``
+    (at the pipeline's sample rate), as audiomentations
     ``ApplyImpulseResponse``. Either way the reverberant tail past the clip's end is cut off (the length is kept,
     audiomentations' ``leave_length_unchanged=True``) and each clip keeps its RMS level (audiomentations instead
     scales every output to a peak of 0.5).
@@ -38,7 +38,7 @@ class Reverb(Op):
 
     name = "reverb"
     domain = "audio"
-    writes_input = False
+    in_place = False
     params = {
         "source": ChoiceParam("synthetic", ("synthetic", "files")),
         "rt60": RangeParam((0.2, 1.0), low=0.0, high=10.0),
@@ -81,7 +81,15 @@ class Reverb(Op):
             out["choice"] = d.col(self.columns() - 1)
         return out
 
-    def set_impulse_responses(self, responses: list[torch.Tensor] | torch.Tensor) -> None:
+    @property
+    def recordings(self) -> str | None:
+        return "impulse_responses" if self.files else None
+
+    @property
+    def needs_recordings(self) -> bool:
+        return self.files and self.bank.numel() == 0
+
+    def set_recordings(self, responses: list[torch.Tensor] | torch.Tensor) -> None:
         """Recorded impulse responses, each (T,) or (1, T), at the pipeline's sample rate; joined into one bank.
         Each sample takes one of them, all with the same probability. They are used as recorded (a silent lead-in
         delays the clip)."""
@@ -112,13 +120,13 @@ class Reverb(Op):
         if self.files:
             if self.bank.numel() == 0:
                 raise RuntimeError("augment: op 'reverb' with source: files has no impulse responses: call "
-                                   "set_impulse_responses(responses) on it first")
+                                   "pipeline.set_impulse_responses(responses) first")
             choice = (p["choice"] * len(self.bank)).long().clamp_(max=len(self.bank) - 1)
             return self.bank.to(device).index_select(0, choice)
         return synthetic_ir(p["rt60"], p["drr_db"], self.context.sample_rate,
                             standard_normal((batch, self.ir_length), g, device))
 
-    def apply(self, x, p, g):  # x: (B, C, T)
+    def apply(self, x, p, g, out=None):  # x: (B, C, T)
         B, C, T = x.shape
         ir = self.impulse_responses(p, B, g, x.device)[:, :T]  # taps past the clip cannot reach what is kept
         n = fft_length(T + ir.shape[-1] - 1)  # no circular wrap into the kept samples

@@ -27,10 +27,10 @@ class Speed(Op):
 
     name = "speed"
     domain = "audio"
-    writes_input = False
+    in_place = False
     params = {"factor": RangeParam(0.1, low=0.25, high=4.0, scalar="factor")}
 
-    def apply(self, x, p, g):  # x: (B, C, T)
+    def apply(self, x, p, g, out=None):  # x: (B, C, T)
         y = resample(x, p["factor"], x.shape[-1], self.cfg["factor"].hi)
         return keep_inactive(p["active"], y, x)
 

@@ -37,7 +37,7 @@ class Telephone(Op):
 
     name = "telephone"
     domain = "audio"
-    writes_input = False
+    in_place = False
     params = {
         "gain_db": RangeParam(0.0, scalar="sym"),
         "low_hz": RangeParam(300.0),
@@ -66,7 +66,7 @@ class Telephone(Op):
             raise self.error("low_hz", f"the band's lower edge [{low.lo:g}, {low.hi:g}] must lie below its upper edge "
                                        f"high_hz [{high.lo:g}, {high.hi:g}]")
 
-    def apply(self, x, p, g):  # x: (B, C, T)
+    def apply(self, x, p, g, out=None):  # x: (B, C, T)
         T = x.shape[-1]
         gain = 10 ** (torch.where(p["active"], p["gain_db"], 0.0) / 20)
         y = self._resample(x * per_sample(gain, x), "down")  # (B, C, T8)

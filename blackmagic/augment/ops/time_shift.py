@@ -3,6 +3,7 @@ import torch
 from ..draws import integers
 from ..op import Op, register
 from ..params import ChoiceParam, FlagParam, NumberParam, RangeParam
+from ..shifts import shift_rows
 
 # audiomentations refuses fades shorter than this (2 samples at 8 kHz)
 MIN_FADE = 0.00025
@@ -19,7 +20,7 @@ class TimeShift(Op):
 
     name = "time_shift"
     domain = "audio"
-    writes_input = False
+    in_place = False
     params = {
         "shift": RangeParam(0.1, scalar="sym"),
         "unit": ChoiceParam("fraction", ("fraction", "seconds", "samples")),
@@ -45,34 +46,22 @@ class TimeShift(Op):
         return super().sample(key, u, rng, decl, d)
 
     def prepare(self, p, x):
-        """The shift of each sample in whole samples (later > 0), and on CPU also as a list for the copies."""
-        T = x.shape[-1]
+        """The shift of each sample in whole samples (later > 0), once for the whole batch."""
         shift = p["shift"]
         if self.cfg["unit"] == "fraction":
-            shift = shift * T
+            shift = shift * x.shape[-1]
         elif self.cfg["unit"] == "seconds":
             shift = shift * self.context.sample_rate
-        n = torch.where(p["active"], shift.round(), 0.0).long()  # (B,)
-        if x.device.type != "cpu":
-            return {**p, "n": n}
-        return {**p, "n": n, "copies": (n.remainder(T) if self.cfg["rollover"] else n.clamp(-T, T)).tolist()}
+        return {**p, "n": torch.where(p["active"], shift.round(), 0.0).long()}  # (B,)
 
-    def apply(self, x, p, g):  # x: (B, C, T)
-        return self.apply_into(x, p, g, None)
-
-    def apply_into(self, x, p, g, out):
-        T = x.shape[-1]
+    def apply(self, x, p, g, out=None):  # x: (B, C, T)
         if "n" not in p:  # called on its own rather than by a pipeline
             p = self.prepare(p, x)
-        n = p["n"]
-        if x.device.type == "cpu":
-            out = _shift_rows_cpu(x, p["copies"], self.cfg["rollover"], out)
-        else:
-            out = _shift_rows(x, n, self.cfg["rollover"])
+        y = shift_rows(x, p["n"], self.cfg["rollover"], out)
         if self.cfg["fade"] > 0:
-            t = torch.arange(T, device=x.device)
-            out = out.mul_(self._fade(n[:, None], t, x)[:, None, :])
-        return out
+            t = torch.arange(x.shape[-1], device=x.device)
+            y = y.mul_(self._fade(p["n"][:, None], t, x)[:, None, :])
+        return y
 
     def _fade(self, n, t, x):
         """Gain (B, T): equal-energy fade in after and fade out before the stitch, as audiomentations."""
@@ -110,34 +99,3 @@ class TimeShift(Op):
             return fn.slice(fn.cat(x, x, axis=0), start=fn.cast(start, dtype=types.INT32), shape=size, axes=[0])
         return fn.slice(x, start=fn.cast(-n, dtype=types.INT32), shape=size, axes=[0], out_of_bounds_policy="pad")
 
-
-def _shift_rows(x: torch.Tensor, n: torch.Tensor, rollover: bool) -> torch.Tensor:
-    """Output sample t comes from t - n: one window of [x, x] (rollover) or [0, x, 0] (zero fill) per sample,
-    gathered whole by one indexing kernel, without per-element index arithmetic or a host sync."""
-    B, C, T = x.shape
-    if rollover:
-        padded = torch.cat([x, x], dim=-1)  # (B, C, 2T)
-        start = (-n).remainder(T)
-    else:
-        zeros = torch.zeros_like(x)
-        padded = torch.cat([zeros, x, zeros], dim=-1)  # (B, C, 3T)
-        start = (T - n).clamp(0, 2 * T)
-    return padded.unfold(-1, T, 1)[torch.arange(B, device=x.device), :, start]  # (B, C, T)
-
-
-def _shift_rows_cpu(x: torch.Tensor, shifts: list[int], rollover: bool, out: torch.Tensor | None = None) -> torch.Tensor:
-    """The same on CPU as at most two block copies per sample (3x faster than the gather there), into ``out``
-    (float32, x's shape) if given. ``shifts``: per sample, in [0, T) with rollover, else in [-T, T]."""
-    T = x.shape[-1]
-    src = x.detach().numpy()
-    result = torch.empty(x.shape, dtype=x.dtype) if out is None else out
-    dst = result.numpy()
-    for row, k in enumerate(shifts):
-        a, b = src[row], dst[row]
-        if k >= 0:
-            b[:, k:] = a[:, : T - k]
-            b[:, :k] = a[:, T - k :] if rollover else 0
-        else:
-            b[:, : T + k] = a[:, -k:]
-            b[:, T + k :] = a[:, : -k] if rollover else 0
-    return result

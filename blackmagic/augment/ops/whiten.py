@@ -33,6 +33,10 @@ class Whiten(Op):
     def fitted(self) -> bool:
         return self.transform.numel() > 0
 
+    @property
+    def needs_fit(self) -> bool:
+        return self.cfg["mode"] == "zca" and not self.fitted
+
     @torch.no_grad()
     def fit(self, images: torch.Tensor) -> None:
         """Fit the ZCA transform on float images (N, C, H, W) in [0, 1]."""
