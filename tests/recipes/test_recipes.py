@@ -78,7 +78,8 @@ def test_train_writes_the_run_folder_and_export_reads_it(tmp_path, monkeypatch, 
     report = json.loads((tmp_path / "exp" / "report.json").read_text())
     assert report["input_shape"] == [1, 28, 28] and report["parameters"] < 1_000_000
     assert report["classes"][0] == "t-shirt/top"
-    assert {"model.ts", "model.onnx"} <= set(report["files_mb"]) and report["cpu_ms_batch1"]["onnxruntime"] > 0
+    assert set(report["files_mb"]) == {"model.pt2", "model.onnx"} and report["cpu_ms_batch1"]["torch_export"] > 0
+    assert report["cpu_ms_batch1"]["onnxruntime"] > 0 and not (tmp_path / "exp" / "model.ts").exists()
 
 
 @pytest.mark.slow
