@@ -17,6 +17,7 @@ from ..units import to_unit_float
 RNG_STATE = "rng_state"
 TILE_BYTES = {"audio": 1 << 20, "image": 1 << 22, "spectrogram": 1 << 22}  # measured on a 2-core CPU
 UNIT_SLACK = 1e-3  # float images may stray this far outside [0, 1] (rounding of earlier processing)
+ACTIVE_ROWS_ONLY = 0.5  # on CPU a stage runs on its active samples alone when they are at most this fraction
 
 
 class Pipeline(nn.Module):
@@ -223,12 +224,47 @@ def _rows(params: dict, rows: slice) -> dict:
 
 
 def _run_stage(stage: Stage, x: torch.Tensor, params: dict, g: torch.Generator, out: torch.Tensor | None):
-    """One stage: a shared resampling for geometric ops, else the op's ``apply`` (offered ``out`` if given: only
-    to a first op that is not in place)."""
+    """One stage; on CPU, where few samples are active (``ACTIVE_ROWS_ONLY``), on those samples only (reading the
+    gates costs no sync there), so that an op's cost follows the samples it changes (``one_of`` / ``some_of``)."""
+    if x.device.type == "cpu":
+        active = _stage_active(stage, params)
+        if active is not None:
+            rows = active.nonzero()[:, 0]
+            if rows.numel() <= ACTIVE_ROWS_ONLY * len(active):
+                return _run_rows(stage, x, params, g, out, rows)
+    return _apply_stage(stage, x, params, g, out)
+
+
+def _apply_stage(stage: Stage, x: torch.Tensor, params: dict, g: torch.Generator, out: torch.Tensor | None):
+    """A shared resampling for geometric ops, else the op's ``apply`` (offered ``out`` if given: only to a first op
+    that is not in place)."""
     if stage.geometric:
         return resample(x, [(op, params[op.key]) for op in stage.ops])
     op = stage.op
     return op.apply(x, params[op.key], g) if out is None else op.apply(x, params[op.key], g, out=out)
+
+
+def _stage_active(stage: Stage, params: dict) -> torch.Tensor | None:
+    """The samples any op of the stage changes, or ``None`` where its parameters are not all per-sample tensors."""
+    if not all(isinstance(v, torch.Tensor) for op in stage.ops for v in params[op.key].values()):
+        return None
+    active = params[stage.ops[0].key]["active"]
+    for op in stage.ops[1:]:
+        active = active | params[op.key]["active"]
+    return active
+
+
+def _run_rows(stage: Stage, x: torch.Tensor, params: dict, g: torch.Generator, out: torch.Tensor | None,
+              rows: torch.Tensor) -> torch.Tensor:
+    """The stage on samples ``rows`` of ``x`` only; the others pass through unchanged."""
+    in_place = not stage.geometric and stage.op.in_place
+    result = x if in_place else (torch.empty(x.shape, dtype=torch.float32) if out is None else out)
+    if not in_place:
+        result.copy_(x)
+    if rows.numel():
+        taken = {op.key: {k: v.index_select(0, rows) for k, v in params[op.key].items()} for op in stage.ops}
+        result.index_copy_(0, rows, _apply_stage(stage, x.index_select(0, rows), taken, g, None))
+    return result
 
 
 def _check_targets(targets: torch.Tensor | None, x: torch.Tensor, batch_ops) -> None:

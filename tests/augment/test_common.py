@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from blackmagic import augment
+from blackmagic.augment import pipeline
 
 from .cases import CASES, sample_input
 
@@ -105,6 +106,20 @@ def test_cpu_tiles_match_the_whole_batch(name):
     inputs = [x, x.double()] + ([(x * 255).round().to(torch.uint8)] if x.dim() == 4 else [])
     for v in inputs:  # whichever way a tile gets to float32 (converted, copied or read in place)
         torch.testing.assert_close(case.run(tiled, v), case.run(whole, v), rtol=1e-4, atol=1e-5)  # BLAS blocking
+
+
+DATA_DRAWS = {"noise", "pixel_dropout", "noise_snr", "colored_noise", "reverb"}  # draw per sample they change
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in DATA_DRAWS])
+def test_cpu_stages_on_their_active_samples_match_the_whole_batch(name, monkeypatch):
+    case = CASES[name]
+    x = sample_input((40, *case.shape[1:]), "cpu")
+    few = build(name, seed=5, p=0.2)
+    expected = case.run(few, x)
+    params = few.last_params
+    monkeypatch.setattr(pipeline, "ACTIVE_ROWS_ONLY", 0.0)  # every stage on the whole batch
+    torch.testing.assert_close(case.run(build(name, seed=5, p=0.2), x, params=params), expected, rtol=1e-4, atol=5e-5)
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if len(CASES[n].shape) == 4 and "mask" not in n])

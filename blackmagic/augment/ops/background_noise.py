@@ -1,7 +1,7 @@
 import torch
 
 from ..audio import rms
-from ..op import BuildContext, Op, per_sample, register
+from ..op import BuildContext, Op, Params, per_sample, register
 from ..params import RangeParam
 
 
@@ -40,7 +40,7 @@ class BackgroundNoise(Op):
         out["start"] = d.col(self.columns() - 1)
         return out
 
-    def apply(self, x, p, g):  # x: (B, C, T)
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:  # x: (B, C, T)
         if self.needs_recordings:
             raise RuntimeError("augment: op 'background_noise' has no recordings: call pipeline.set_noise(clips)")
         T = x.shape[-1]

@@ -3,7 +3,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..op import Op, register
+from ..op import Op, Params, register
 from ..params import NumberParam, RangeParam
 
 
@@ -28,7 +28,7 @@ class Blur(Op):
         if self.cfg["kernel_size"] is None:
             self.cfg["kernel_size"] = 2 * math.ceil(3 * self.cfg["sigma"].hi) + 1
 
-    def apply(self, x, p, g):  # x: (B, C, H, W)
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:  # x: (B, C, H, W)
         B, C, H, W = x.shape
         k = self.cfg["kernel_size"]
         r = k // 2

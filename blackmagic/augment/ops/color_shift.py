@@ -3,7 +3,7 @@ import math
 import torch
 
 from ..draws import TorchDraws
-from ..op import DeviceConstants, Op, keep_inactive, per_sample, register
+from ..op import DeviceConstants, Op, Params, keep_inactive, per_sample, register
 from ..params import RangeParam
 
 # RGB <-> YIQ (NTSC). Saturation s scales and hue h rotates the chroma plane (I, Q), so the colour shift is one
@@ -46,7 +46,7 @@ class ColorShift(Op):
         turn = p["hue"] * (2 * math.pi)
         return b * c, 0.5 * b * (1.0 - c), s * m.cos(turn), s * m.sin(turn)
 
-    def apply(self, x, p, g):  # x: (B, C, H, W)
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:  # x: (B, C, H, W)
         gain, offset, cs, sn = self.affine(p, TorchDraws)  # (B,) each
         shift = p["shift"]  # (B, 3)
         B, C = x.shape[:2]

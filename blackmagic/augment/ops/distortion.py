@@ -31,7 +31,7 @@ class Distortion(Op):
             return integers(d, u, round(rng.lo * 100), round(rng.hi * 100)) / 100
         return super().sample(key, u, rng, decl, d)
 
-    def apply(self, x, p, g):  # x: (B, C, T)
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:  # x: (B, C, T)
         a = p["active"]
         if self.cfg["mode"] == "clip":
             lower = (p["amount"] * 100).round().div(2).floor()  # int(threshold / 2) in audiomentations

@@ -1,6 +1,6 @@
 import torch
 
-from ..op import Op, per_sample, register
+from ..op import Op, Params, per_sample, register
 from ..params import RangeParam
 
 
@@ -15,7 +15,7 @@ class Gain(Op):
     domain = "audio"
     params = {"db": RangeParam(6.0, scalar="sym")}
 
-    def apply(self, x, p, g):  # x: (B, C, T)
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:  # x: (B, C, T)
         db = torch.where(p["active"], p["db"], 0.0)
         return x.mul_(per_sample(10 ** (db / 20), x))
 

@@ -10,7 +10,7 @@ import kornia.augmentation as K
 import torch
 from kornia.augmentation._2d.mix.base import MixAugmentationBaseV2
 
-from ..op import Op, keep_inactive, register
+from ..op import Op, Params, keep_inactive, register
 from ..params import fail
 
 BASES = {"AugmentationBase2D", "RigidAffineAugmentationBase2D", "GeometricAugmentationBase2D",
@@ -155,7 +155,7 @@ class Kornia(Op):
         out["kornia"] = KorniaDraw(len(active))
         return out
 
-    def apply(self, x, p, g):  # x: (B, C, H, W)
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:  # x: (B, C, H, W)
         if self.cfg["p"] == 0:
             return x
         draw = p["kornia"]

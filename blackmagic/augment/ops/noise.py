@@ -1,6 +1,6 @@
 import torch
 
-from ..op import Op, per_sample, register
+from ..op import Op, Params, per_sample, register
 from ..params import RangeParam
 from ..random16 import standard_normal
 
@@ -22,7 +22,7 @@ class Noise(Op):
     domain = "image"
     params = {"std": RangeParam((0.0, 0.05), low=0.0)}
 
-    def apply(self, x, p, g):  # x: (B, C, H, W)
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:  # x: (B, C, H, W)
         std = torch.where(p["active"], p["std"], 0.0)
         n = standard_normal(x.shape, g, x.device, x.dtype)
         return x.addcmul_(n, per_sample(std, x))

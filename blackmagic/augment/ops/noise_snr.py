@@ -1,7 +1,7 @@
 import torch
 
 from ..audio import rms
-from ..op import Op, per_sample, register
+from ..op import Op, Params, per_sample, register
 from ..params import RangeParam
 from ..random16 import standard_normal
 
@@ -18,7 +18,7 @@ class NoiseSNR(Op):
     domain = "audio"
     params = {"snr_db": RangeParam((10.0, 40.0))}
 
-    def apply(self, x, p, g):  # x: (B, C, T)
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:  # x: (B, C, T)
         std = rms(x) / 10 ** (p["snr_db"] / 20)
         std = torch.where(p["active"], std, 0.0)
         n = standard_normal(x.shape, g, x.device, x.dtype)

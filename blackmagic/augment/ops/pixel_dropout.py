@@ -1,6 +1,6 @@
 import torch
 
-from ..op import Op, per_sample, register
+from ..op import Op, Params, per_sample, register
 from ..params import RangeParam
 from ..random16 import bernoulli
 
@@ -16,7 +16,7 @@ class PixelDropout(Op):
     domain = "image"
     params = {"rate": RangeParam((0.0, 0.05), low=0.0, high=1.0)}
 
-    def apply(self, x, p, g):  # x: (B, C, H, W)
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:  # x: (B, C, H, W)
         rate = torch.where(p["active"], p["rate"], 0.0)
         shape = (x.shape[0], 1, *x.shape[2:])  # (B, 1, H, W): one draw per pixel
         return x.masked_fill_(bernoulli(shape, per_sample(rate, x), g, x.device), 0.0)

@@ -1,6 +1,6 @@
 import torch
 
-from ..op import Op, per_sample, register
+from ..op import Op, Params, per_sample, register
 
 
 @register
@@ -21,7 +21,7 @@ class Polarity(Op):
     default_p = 0.5
     params = {}
 
-    def apply(self, x, p, g):  # x: (B, C, T)
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:  # x: (B, C, T)
         return x.mul_(per_sample(torch.where(p["active"], -1.0, 1.0), x))
 
     def dali(self, x, p, ctx):  # x: (T,)

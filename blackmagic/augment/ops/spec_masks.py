@@ -2,7 +2,7 @@
 import torch
 
 from ..draws import integers
-from ..op import Op, register
+from ..op import Op, Params, register
 from ..params import NumberParam, RangeParam
 
 
@@ -29,7 +29,7 @@ class SpecMask(Op):
             "start": d.block(1 + count, count),  # (B, count) uniform position of each band
         }
 
-    def apply(self, x, p, g):  # x: (B, C, F, T)
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:  # x: (B, C, F, T)
         size = x.shape[self.axis]
         width = p["width"].clamp(max=size)
         start = (p["start"] * (size - width + 1)).floor()  # (B, count)

@@ -1,7 +1,7 @@
 import torch
 
 from ..draws import integers
-from ..op import Op, register
+from ..op import Op, Params, register
 from ..params import ChoiceParam, FlagParam, NumberParam, RangeParam
 from ..shifts import shift_rows
 
@@ -54,7 +54,8 @@ class TimeShift(Op):
             shift = shift * self.context.sample_rate
         return {**p, "n": torch.where(p["active"], shift.round(), 0.0).long()}  # (B,)
 
-    def apply(self, x, p, g, out=None):  # x: (B, C, T)
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator,
+              out: torch.Tensor | None = None) -> torch.Tensor:  # x: (B, C, T)
         if "n" not in p:  # called on its own rather than by a pipeline
             p = self.prepare(p, x)
         y = shift_rows(x, p["n"], self.cfg["rollover"], out)

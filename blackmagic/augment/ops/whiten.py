@@ -1,7 +1,7 @@
 import torch
 from kornia.enhance import zca_mean
 
-from ..op import BuildContext, Op, per_sample, register
+from ..op import BuildContext, Op, Params, per_sample, register
 from ..params import ChoiceParam, NumberParam, RangeParam
 
 
@@ -48,7 +48,7 @@ class Whiten(Op):
         self.transform = transform.float()
         self.mean = mean.float()
 
-    def apply(self, x, p, g):  # x: (B, C, H, W)
+    def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:  # x: (B, C, H, W)
         s = per_sample(torch.where(p["active"], p["strength"], 0.0), x)
         if self.cfg["mode"] == "standardize":
             flat = x.flatten(1)
