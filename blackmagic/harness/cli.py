@@ -55,9 +55,10 @@ def check_recipes(argv: list[str]) -> None:
 
 
 def recipe_name(argv: list[str]) -> str:
-    """The stem of the first ``-c/--config`` file, else ``run``."""
+    """The run's name: the stems of its ``-c/--config`` files joined by ``+`` (a recipe and its overlays, e.g.
+    ``fashion_mnist+ensemble``), else ``run``."""
     files = config_files(argv)
-    return Path(files[0]).stem if files else "run"
+    return "+".join(Path(f).stem for f in files) if files else "run"
 
 
 class BlackmagicCLI(LightningCLI):

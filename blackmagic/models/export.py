@@ -59,7 +59,7 @@ def export(ckpt: Path, out: Path, input_shape: tuple[int, ...] | None = None) ->
     import onnxruntime
 
     module = load(ckpt)
-    model = MeanProbs(module.members).eval()
+    model = MeanProbs(module.members, module.hparams.get("test_time_flip", False)).eval()
     shape = tuple(input_shape or module.input_shape or ())
     if not shape:
         raise ValueError(f"export: {ckpt} does not record its input shape; pass --input-shape C,H,W (or C,T)")

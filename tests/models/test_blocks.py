@@ -50,3 +50,18 @@ def test_audio_net_front_end_and_spec_augment_only_in_training():
     net.train()
     masked = net.spec_augment(spec)
     assert ((masked == 0).all(2).sum(-1) == 20).all()
+
+
+def test_standardize_front_end_is_blind_to_brightness_and_contrast():
+    from blackmagic.models.blocks import Standardize
+
+    x = torch.rand(4, 1, 28, 28)
+    s = Standardize()
+    y = s(x)
+    torch.testing.assert_close(y.flatten(1).mean(1), torch.zeros(4), atol=1e-5, rtol=0)
+    torch.testing.assert_close(y.flatten(1).std(1, correction=0), torch.ones(4), atol=1e-4, rtol=0)
+    torch.testing.assert_close(s(0.4 * x + 0.3), y, atol=1e-4, rtol=0)
+    flat = s(torch.full((2, 3, 5, 5), 0.7))
+    assert torch.isfinite(flat).all() and flat.abs().max() < 1e-5  # a flat image stays (nearly) zero
+    net = SmallImageNet(1, 10, standardize=True).eval()
+    torch.testing.assert_close(net(x), net(0.5 * x - 0.2), atol=1e-4, rtol=0)

@@ -77,3 +77,33 @@ def test_checkpoint_carries_class_names_and_testing_maps_labels_by_name(tmp_path
                          ckpt_path=ckpt, verbose=False, weights_only=False)[0]
     # the reordered data names label 0 'c': mapped by name, the model's accuracy is unchanged
     assert result["test_acc"] == pytest.approx(baseline["test_acc"])
+
+
+def test_channels_last_gives_the_same_predictions_in_the_faster_layout():
+    torch.manual_seed(0)
+    plain = ClassifierModule(SmallImageNet, class_names=list("abcd")).eval()
+    fast = ClassifierModule(SmallImageNet, class_names=list("abcd"), channels_last=True).eval()
+    fast.load_state_dict(plain.state_dict())
+    conv = next(m for m in fast.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.randn(6, 1, 28, 28)
+    torch.testing.assert_close(fast(x), plain(x), atol=1e-5, rtol=1e-4)
+
+
+def test_test_time_flip_averages_the_input_and_its_mirror_image():
+    torch.manual_seed(0)
+    model = ClassifierModule(SmallImageNet, class_names=list("abc"), ensemble=2, test_time_flip=True).eval()
+    x = torch.randn(5, 1, 28, 28)
+    views = [m(v).softmax(-1) for m in model.members for v in (x, x.flip(-1))]
+    torch.testing.assert_close(model(x), torch.stack(views).mean(0))
+    torch.testing.assert_close(model(x), model(x.flip(-1)), atol=1e-6, rtol=0)  # mirror-symmetric by construction
+
+
+def test_the_epoch_loss_mean_is_part_of_the_checkpointed_state():
+    model = ClassifierModule(SmallImageNet, class_names=list("ab"))
+    model.train_loss_mean.update(torch.tensor(2.0), 3)
+    state = model.state_dict()
+    assert {"train_loss_mean.mean_value", "train_loss_mean.weight"} <= set(state)
+    other = ClassifierModule(SmallImageNet, class_names=list("ab"))
+    other.load_state_dict(state)
+    assert float(other.train_loss_mean.compute()) == 2.0

@@ -111,3 +111,14 @@ def test_a_broken_checkpoint_is_named_and_the_command_exits_2(damage, words, che
     assert err.startswith("blackmagic export: error: ") and str(bad) in err and "Traceback" not in err
     assert all(w in err for w in words), err
     assert not (tmp_path / "out").exists()
+
+
+def test_test_time_flip_travels_into_the_exported_program(checkpoints, tmp_path):
+    ckpt = torch.load(checkpoints["image"], map_location="cpu", weights_only=False)
+    ckpt["hyper_parameters"]["test_time_flip"] = True
+    flipped = tmp_path / "flip.ckpt"
+    torch.save(ckpt, flipped)
+    export(flipped, tmp_path / "out")
+    program = torch.export.load(str(tmp_path / "out" / "model.pt2")).module()
+    x = torch.randn(3, 1, 16, 16)
+    torch.testing.assert_close(program(x), program(x.flip(-1)), atol=1e-6, rtol=0)  # symmetric under the mirror
