@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pickle
 import sys
+import warnings
 from pathlib import Path
 
 import yaml
@@ -23,6 +24,8 @@ from .checkpoint_io import AtomicCheckpointIO, CheckpointError, read_checkpoint
 from .run_folders import Resume, RunCSVLogger, find_last, next_version
 
 RESUMING = ("fit", None)  # subcommands that continue a run in its folder (None: ``blackmagic train``)
+# ``blackmagic train ...`` hands LightningCLI the arguments after its own subcommand: that is intended here.
+warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within Python")
 
 
 class RecipeError(ValueError):

@@ -144,11 +144,21 @@ class ClassifierModule(L.LightningModule):
         checkpoint["input_shape"] = self.input_shape
 
     def on_load_checkpoint(self, checkpoint):
+        saved = checkpoint.get("hyper_parameters", {})
+        channels = saved.get("in_channels", self.hparams.in_channels)
+        if channels != self.hparams.in_channels:
+            where = getattr(self._trainer, "ckpt_path", None) if self._trainer is not None else None
+            raise ValueError(f"the checkpoint{f' {where}' if where else ''} was trained on {channels}-channel inputs; "
+                             f"this data gives {self.hparams.in_channels} (e.g. data.init_args.channels: {channels} "
+                             "for image folders)")
         self.input_shape = checkpoint.get("input_shape") or self.input_shape
         names = checkpoint.get("class_names")
-        if names and list(names) != self.class_names:  # built for other data: rebuild to the checkpoint's classes
-            self.class_names = list(names)
-            self.members = self._build(len(names)).to(self.device)
+        members = saved.get("ensemble", self.hparams.ensemble)
+        if (names and list(names) != self.class_names) or members != self.hparams.ensemble:
+            # built for other data or another ensemble size: rebuild to what the checkpoint holds
+            self.class_names = list(names or self.class_names)
+            self.hparams.ensemble = members
+            self.members = self._build(len(self.class_names)).to(self.device)
             self.metrics = nn.ModuleDict()
 
     def configure_optimizers(self):

@@ -119,15 +119,3 @@ def test_killed_and_resumed_run_ends_as_the_uninterrupted_one(tmp_path, every, r
     assert rows(whole / "metrics.csv") == rows(resumed / "metrics.csv")
     assert not list(resumed.rglob("*.tmp*")), "a temporary file was left behind"
 
-
-def test_last_without_a_checkpoint_and_a_broken_checkpoint_are_named(tmp_path):
-    recipe = tmp_path / "resume.yaml"
-    recipe.write_text(RECIPE.format(every=1000))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    base = [sys.executable, "-m", "blackmagic.cli", "fit", "-c", str(recipe), "--runs_dir", str(tmp_path / "runs")]
-    done = subprocess.run(base + ["--ckpt_path", "last"], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert done.returncode == 2 and "no " in done.stderr and "last.ckpt" in done.stderr
-    broken = tmp_path / "broken.ckpt"
-    broken.write_bytes(b"PK\x03\x04 not really a zip")
-    done = subprocess.run(base + ["--ckpt_path", str(broken)], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert done.returncode == 2 and "broken.ckpt" in done.stderr and "not a readable checkpoint" in done.stderr
