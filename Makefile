@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 LOCK_VENV := .lock-venv
-APT_PACKAGES := dataset-fashion-mnist espeak-ng
+APT_PACKAGES := dataset-fashion-mnist espeak-ng flite
 RECIPE ?= recipes/fashion_mnist.yaml
 
 .PHONY: train test bench setup system lock clean

@@ -1,11 +1,13 @@
 """``blackmagic preview``: one picture of what a spec does — N inputs x K fresh draws in a PNG grid.
 
-Images are shown as they come out of the pipeline; audio as log-mel spectrograms, with every augmented clip
-also written as a WAV file next to the PNG so it can be heard.
+Images are shown as they come out of the pipeline; audio as log-mel spectrograms (time in s, mel bands labelled
+in Hz, one colour scale in dB for the whole grid), with every augmented clip also written as a WAV file next to
+the PNG so it can be heard.
 """
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -79,16 +81,23 @@ def render(kind: str, names: list[str], original: torch.Tensor, draws: list[torc
 
     columns = [original.float() / (255 if original.dtype == torch.uint8 else 1)] + draws
     rows, cols = len(names), len(columns)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 1.9 * rows + 0.4), squeeze=False)
-    mel = _mel(sample_rate) if kind == "audio" else None
+    audio = kind == "audio"
+    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols + (1.4 if audio else 0), 1.9 * rows + 0.4),
+                             squeeze=False, layout="constrained" if audio else None)
+    if audio:
+        mel = _mel(sample_rate)
+        spectra = [[decibels(mel(batch[i].mean(0))) for i in range(rows)] for batch in columns]  # (N_MELS, frames)
+        top = max(float(s.max()) for column in spectra for s in column)
+        seconds = original.shape[-1] / sample_rate
     for j, batch in enumerate(columns):
         for i in range(rows):
             ax = axes[i][j]
-            ax.set_xticks([]), ax.set_yticks([])
-            if mel is not None:
-                spec = (mel(batch[i].mean(0)) + 1e-6).log10()
-                ax.imshow(spec.numpy(), origin="lower", aspect="auto", cmap="magma")
+            if audio:
+                image = ax.imshow(spectra[j][i].numpy(), origin="lower", aspect="auto", cmap="magma",
+                                  vmin=top - DB_RANGE, vmax=top, extent=(0, seconds, 0, N_MELS))
+                _audio_axes(ax, sample_rate, seconds, left=j == 0, bottom=i == rows - 1)
             else:
+                ax.set_xticks([]), ax.set_yticks([])
                 img = batch[i]
                 if normalise:
                     img = (img - img.min()) / (img.max() - img.min() + 1e-8)
@@ -97,17 +106,50 @@ def render(kind: str, names: list[str], original: torch.Tensor, draws: list[torc
             if i == 0:
                 ax.set_title("original" if j == 0 else f"draw {j}", fontsize=9)
             if j == 0:
-                ax.set_ylabel(names[i][:18], fontsize=7)
-    fig.tight_layout()
+                label = names[i][:18]
+                ax.set_ylabel(f"{label}\nmel frequency (Hz)" if audio else label, fontsize=7)
+    if audio:
+        fig.colorbar(image, ax=axes, label="power (dB)", shrink=min(1.0, 0.4 + 0.15 * rows))
+    else:
+        fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
 
 
+N_MELS = 64
+HOP = 160
+DB_RANGE = 80.0  # the colour scale spans this far below the grid's loudest bin
+TICKS_HZ = (0, 250, 500, 1000, 2000, 4000, 8000, 16000)
+
+
 def _mel(sample_rate: int):
     import torchaudio
 
-    return torchaudio.transforms.MelSpectrogram(sample_rate=sample_rate, n_fft=512, hop_length=160, n_mels=64)
+    return torchaudio.transforms.MelSpectrogram(sample_rate=sample_rate, n_fft=512, hop_length=HOP, n_mels=N_MELS)
+
+
+def decibels(power: torch.Tensor) -> torch.Tensor:
+    return 10 * torch.log10(power + 1e-10)
+
+
+def mel_position(hz: float, sample_rate: int) -> float:
+    """Where ``hz`` falls on the image's vertical axis (band ``k`` spans [k, k + 1]; torchaudio's HTK mel bands
+    are centred at equal steps of mel from 0 Hz to Nyquist)."""
+    mel = lambda f: 2595 * math.log10(1 + f / 700)  # noqa: E731
+    return mel(hz) / (mel(sample_rate / 2) / (N_MELS + 1)) - 0.5
+
+
+def _audio_axes(ax, sample_rate: int, seconds: float, left: bool, bottom: bool) -> None:
+    """Frequency ticks in Hz on the first column, time ticks in s on the last row; the others unlabelled."""
+    ticks = [f for f in TICKS_HZ if f <= sample_rate / 2]
+    ax.set_yticks([max(0.0, mel_position(f, sample_rate)) for f in ticks],
+                  [f"{f / 1000:g}k" if f >= 1000 else str(f) for f in ticks] if left else [], fontsize=6)
+    ax.tick_params(labelsize=6, length=2)
+    if not bottom:
+        ax.set_xticklabels([])
+    else:
+        ax.set_xlabel("time (s)", fontsize=7)
 
 
 def preview(spec_path: Path, input_path: Path, out: Path, draws: int = 4, count: int = 6, seed: int | None = None,

@@ -7,9 +7,9 @@ import numpy as np
 import torch
 
 from ..io import AUDIO_SUFFIXES, read_audio
+from ..units import float_to_int16
 from .folder_module import FolderDataModule
 
-INT16 = 32767.0
 
 
 class AudioFolderDataModule(FolderDataModule):
@@ -21,7 +21,8 @@ class AudioFolderDataModule(FolderDataModule):
     augment spec, if the spec has one.
 
     Args:
-        root: ``root/CLASS/*.wav`` (optionally with Speech Commands' validation_list.txt / testing_list.txt).
+        root: ``root/CLASS/*.wav`` (optionally with Speech Commands' validation_list.txt / testing_list.txt);
+            ``null`` with ``test_root`` to test only.
         sample_rate: the rate every clip is resampled to.
         seconds: the length every clip is padded or cropped to.
         **kwargs: see ``FolderDataModule`` and ``AugmentedDataModule``.
@@ -36,10 +37,11 @@ class AudioFolderDataModule(FolderDataModule):
         "quiet": [{"gain": {"db": [-20, -20]}}],
     }
 
-    def __init__(self, root: str, sample_rate: int = 16_000, seconds: float = 1.0, **kwargs):
+    def __init__(self, root: str | None = None, sample_rate: int = 16_000, seconds: float = 1.0, **kwargs):
         self._sample_rate, self.seconds = sample_rate, seconds
         super().__init__(root, **kwargs)
-        if self.pipeline is not None and any(hasattr(op, "set_noise") for op in self.pipeline.ops):
+        noise = self.pipeline is not None and any(op.recordings == "noise" for op in self.pipeline.ops)
+        if noise and self.root is not None:  # a datamodule that only tests never augments
             self.pipeline.set_noise(self.background_noise())
 
     @property
@@ -54,7 +56,7 @@ class AudioFolderDataModule(FolderDataModule):
 
     def decode(self, path: Path) -> np.ndarray:
         clip = read_audio(path, self.sample_rate, self.seconds)
-        return (clip.clamp(-1, 1) * INT16).round().to(torch.int16).numpy()
+        return float_to_int16(clip).numpy()
 
     def background_noise(self) -> list[torch.Tensor]:
         folder = self.root / "_background_noise_"

@@ -6,6 +6,9 @@ Layouts understood, under ``root``:
 - Speech Commands: ``root/CLASS/file`` with ``validation_list.txt`` and ``testing_list.txt`` naming the val and
   test files, and ``_background_noise_/`` (noise for augmentation, never a class).
 
+A folder can also be a whole test set on its own (``test_set``): every file of its class folders, whatever lists
+it holds, with its class names mapped onto a datamodule's.
+
 Hidden files and folders (``.name``, e.g. macOS ``._clip.wav``) are skipped; other files in a class folder
 that are not of a readable kind are skipped with a warning that names them.
 """
@@ -69,8 +72,10 @@ def _some(files: list[Path], folder: Path, shown: int = 5) -> str:
     return names + (f" and {len(files) - shown} more" if len(files) > shown else "")
 
 
-def scan(root: Path, suffixes: set[str], val_fraction: float, test_fraction: float, seed: int) -> FileSplits:
-    """Find the files of each split, by folder layout, by Speech Commands lists, or by a seeded split."""
+def scan(root: Path, suffixes: set[str], val_fraction: float, test_fraction: float, seed: int,
+         required: tuple[str, ...] = SPLIT_DIRS) -> FileSplits:
+    """Find the files of each split, by folder layout, by Speech Commands lists, or by a seeded split; each split in
+    ``required`` must hold files (a datamodule that tests on another folder needs no test split here)."""
     root = Path(root)
     if all((root / d).is_dir() for d in SPLIT_DIRS):
         per_split = {d: class_files(root / d, suffixes) for d in SPLIT_DIRS}
@@ -98,10 +103,29 @@ def scan(root: Path, suffixes: set[str], val_fraction: float, test_fraction: flo
         d = which(f)
         out.files[d].append(f)
         out.labels[d].append(label)
-    for d in SPLIT_DIRS:
+    for d in required:
         if not out.files[d]:
             raise DataError(f"{root}: the {d} split is empty; add files or raise val_fraction / test_fraction")
     return out
+
+
+def test_set(root: Path, suffixes: set[str], class_names: list[str] | None = None) -> FileSplits:
+    """Every file in ``root``'s class folders as one test split (Speech Commands lists and the val / test
+    fractions do not apply), labelled by ``class_names`` (default: the folder's own classes, sorted); a class
+    folder whose name is not one of them is refused."""
+    root = Path(root)
+    if all((root / d).is_dir() for d in SPLIT_DIRS):
+        raise DataError(f"{root}: holds train/val/test folders, not class folders; to test on one of them, point "
+                        f"test_root at it (e.g. {root / 'test'})")
+    classes = class_files(root, suffixes)
+    names = sorted(classes) if class_names is None else list(class_names)
+    unknown = sorted(set(classes) - set(names))
+    if unknown:
+        raise DataError(f"{root}: class folders {unknown} are not classes of this datamodule {names}; rename or "
+                        "remove them (class names are matched by name)")
+    files = [f for c in sorted(classes) for f in classes[c]]
+    labels = [names.index(c) for c in sorted(classes) for _ in classes[c]]
+    return FileSplits(names, {"train": [], "val": [], "test": files}, {"train": [], "val": [], "test": labels})
 
 
 def _seeded_split(pool, val_fraction: float, test_fraction: float, seed: int) -> Callable[[Path], str]:

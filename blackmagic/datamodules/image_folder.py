@@ -16,7 +16,7 @@ class ImageFolderDataModule(FolderDataModule):
     images scaled to 0..255), decoded once to uint8.
 
     Args:
-        root: ``root/CLASS/*.jpg`` or ``root/{train,val,test}/CLASS/*.jpg``.
+        root: ``root/CLASS/*.jpg`` or ``root/{train,val,test}/CLASS/*.jpg``; ``null`` with ``test_root`` to test only.
         size: output size ``S`` or ``[H, W]``: resize the shorter side, then centre-crop. ``None`` keeps the
             files' own size, which must then be the same for every image.
         channels: 3 (RGB; greyscale is repeated) or 1 (greyscale; colour is converted to luma).
@@ -26,7 +26,7 @@ class ImageFolderDataModule(FolderDataModule):
     suffixes = IMAGE_SUFFIXES
     default_shifts = FashionMNISTDataModule.default_shifts
 
-    def __init__(self, root: str, size: int | list[int] | None = 64, channels: int = 3, **kwargs):
+    def __init__(self, root: str | None = None, size: int | list[int] | None = 64, channels: int = 3, **kwargs):
         if channels not in (1, 3):
             raise ValueError(f"ImageFolderDataModule: channels must be 1 or 3, got {channels}")
         self.size = None if size is None else ([size, size] if isinstance(size, int) else list(size))
@@ -34,7 +34,7 @@ class ImageFolderDataModule(FolderDataModule):
         self._channels = channels
         super().__init__(root, **kwargs)
         if self.size is None:
-            first = self.files.files["train"][0]
+            first = self.files.files["train" if self.root is not None else "test"][0]
             self.size = list(read_image(first).shape[1:])
 
     @property

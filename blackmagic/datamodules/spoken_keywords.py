@@ -1,17 +1,16 @@
-"""A spoken-keyword set synthesised offline with espeak-ng: many voices, accents, pitches and speeds.
+"""A spoken-keyword set synthesised offline with espeak-ng and flite: many voices, accents, pitches and speeds.
 
-The clips are written once in the Speech Commands layout (``WORD/VOICE_n.wav`` plus ``validation_list.txt``
-and ``testing_list.txt``) with a ``manifest.csv``, under a folder named by the settings, and then read like any
-audio folder. Whole voices are held out for validation and test, so accuracy measures generalisation to
-speakers the model never heard.
+The clips are written once in the Speech Commands layout (``WORD/ENGINE-VOICE_nohash_N.wav`` plus
+``validation_list.txt`` and ``testing_list.txt``) with a ``manifest.csv``, under a folder named by the settings,
+and then read like any audio folder. Whole voices are held out for validation and test, so accuracy measures
+generalisation to speakers the model never heard; ``splits`` can hold out a whole engine (train on espeak-ng,
+test on flite), the measured proxy for speech the model will meet.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
-import re
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -25,106 +24,248 @@ import torchaudio
 from ..io import DataError
 from .audio_folder import AudioFolderDataModule
 from .folders import default_cache_dir
+from .speech_engines import ENGINES, SPEECH_COMMANDS_WORDS, SPELLINGS, WORD_SETS, spelling
 
-SPEECH_COMMANDS_WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
-ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc"]
-
-
-def espeak_voices() -> list[str]:
-    """The voice variants this espeak-ng knows (``en-us+NAME``), sorted."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise DataError("espeak-ng is not installed; on Debian: apt-get install espeak-ng (make does this as root)")
-    listing = subprocess.run([exe, "--voices=variant"], capture_output=True, text=True, check=True).stdout
-    return sorted({m.group(1) for line in listing.splitlines() if (m := re.search(r"!v/(\S+)\s*$", line))})
-
-
-def synthesise(word: str, voice: str, accent: str, pitch: int, speed: int, rate: int) -> torch.Tensor:
-    """One utterance as a mono float waveform (T,) at ``rate``."""
-    cmd = ["espeak-ng", "-v", f"{accent}+{voice}", "-p", str(pitch), "-s", str(speed), "--stdout", word]
-    out = subprocess.run(cmd, capture_output=True, check=True).stdout
-    data, sr = soundfile.read(io.BytesIO(out), dtype="float32")
-    clip = torch.from_numpy(data if data.ndim == 1 else data.mean(1))
-    return torchaudio.functional.resample(clip, sr, rate) if sr != rate else clip
+SPLITS = ("train", "val", "test")
+SILENCE = 0.01  # leading and trailing samples below this fraction of the peak are cut before the word is placed
+MARGIN_S = 0.01  # kept around the word
 
 
 class SpokenKeywordsDataModule(AudioFolderDataModule):
-    """Keyword spotting on speech synthesised with espeak-ng (deterministic for a seed, cached on disk).
+    """Keyword spotting on synthesised speech (deterministic for a seed, cached on disk).
 
     Args:
-        words: the keywords (classes); default the ten Speech Commands words.
-        voices: espeak-ng voice variants to use; default every variant installed.
-        clips_per_voice: utterances of each word by each voice (accent, pitch and speed drawn per clip).
-        held_out_voices: number of whole voices kept for validation, and as many again for test.
-        pitch, speed: ranges for espeak-ng's ``-p`` (0-99) and ``-s`` (words per minute).
+        words: the keywords (classes), or a named set: ``speech_commands`` (the default ten), ``digits``
+            (zero ... nine) or ``letters`` (a ... z, spoken as letter names; see ``speech_engines``).
+        engines: the synthesisers, from ``espeak-ng`` and ``flite``; default ``[espeak-ng]``.
+        voices: voices to use, as ``ENGINE:VOICE`` or a plain voice name (``m1``, ``slt``); default every voice
+            of each engine (flite's clock-only ``awb_time`` excepted).
+        splits: which voices each split takes: ``{train: [...], val: [...], test: [...]}``, each a list of
+            engines and voices. An engine listed by ``train`` gives ``held_out_voices`` of its voices to each
+            other split that lists it and trains on the rest; one listed only by held-out splits is divided
+            evenly between them; a voice named alone goes to its split only. Default: every engine in every
+            split. ``{train: [espeak-ng], val: [espeak-ng], test: [flite]}`` tests on flite voices alone.
+        clips_per_voice: utterances of each word by each voice (delivery drawn per clip).
+        held_out_voices: whole voices an engine gives each held-out split it shares with ``train``; a number
+            for every engine or a mapping ``{engine: number}``.
+        pitch, speed: espeak-ng's ``-p`` (0-99) and ``-s`` (words per minute) ranges.
+        flite_pitch, flite_duration: flite's pitch factor (``f0_shift``) and duration factor
+            (``duration_stretch``, > 1 slower) ranges.
         root: where to write the set; default a folder under the cache named by the settings.
-        **kwargs: see ``AudioFolderDataModule`` (sample_rate, seconds, batch_size, augment, ...).
+        **kwargs: see ``AudioFolderDataModule`` (sample_rate, seconds, batch_size, augment, test_root, ...).
     """
 
-    def __init__(self, words: list[str] | None = None, voices: list[str] | None = None, clips_per_voice: int = 4,
-                 held_out_voices: int = 12, pitch: list[int] = (25, 75), speed: list[int] = (120, 210),
+    def __init__(self, words: list[str] | str | None = None, engines: list[str] | None = None,
+                 voices: list[str] | None = None, splits: dict[str, list[str]] | None = None,
+                 clips_per_voice: int = 4, held_out_voices: int | dict[str, int] = 12,
+                 pitch: list[int] = (25, 75), speed: list[int] = (120, 210),
+                 flite_pitch: list[float] = (0.85, 1.2), flite_duration: list[float] = (0.85, 1.2),
                  root: str | None = None, **kwargs):
-        self.words = list(words or SPEECH_COMMANDS_WORDS)
-        if len(set(self.words)) != len(self.words) or not self.words:
-            raise ValueError(f"SpokenKeywordsDataModule: words must be distinct and non-empty, got {self.words}")
-        self.voices, self.clips_per_voice, self.held_out = voices, clips_per_voice, held_out_voices
+        self.words = self._words(words)
+        self.engines = self._engines(engines)
+        self.voice_splits = self._splits(splits)
+        self.held_out = self._held_out(held_out_voices)
+        self.voices, self.clips_per_voice = voices, clips_per_voice
         self.pitch, self.speed = list(pitch), list(speed)
-        seed = kwargs.get("seed", 0)
-        key = hashlib.sha256(json.dumps([self.words, voices, clips_per_voice, held_out_voices, self.pitch,
-                                         self.speed, seed, kwargs.get("sample_rate", 16_000),
-                                         kwargs.get("seconds", 1.0)]).encode()).hexdigest()[:16]
+        self.flite_pitch, self.flite_duration = list(flite_pitch), list(flite_duration)
+        settings = [2, self.words, self.engines, voices, self.voice_splits, clips_per_voice, self.held_out, self.pitch,
+                    self.speed, self.flite_pitch, self.flite_duration, {e: SPELLINGS[e] for e in self.engines},
+                    kwargs.get("seed", 0), kwargs.get("sample_rate", 16_000), kwargs.get("seconds", 1.0)]
+        key = hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:16]
         cache = Path(kwargs.get("cache_dir") or default_cache_dir())
         super().__init__(root or str(cache / "spoken_keywords" / key), **kwargs)
 
+    # ---- settings, checked when the datamodule is built ---------------------------------------------
+    def _error(self, setting: str, message: str) -> ValueError:
+        return ValueError(f"{type(self).__name__}.{setting}: {message}")
+
+    def _words(self, words) -> list[str]:
+        if isinstance(words, str):
+            if words not in WORD_SETS:
+                raise self._error("words", f"no word set {words!r}; give a list or one of {', '.join(WORD_SETS)}")
+            words = WORD_SETS[words]
+        words = [str(w) for w in (words or SPEECH_COMMANDS_WORDS)]
+        if len(set(words)) != len(words) or not words:
+            raise self._error("words", f"words must be distinct and non-empty, got {words}")
+        return words
+
+    def _engines(self, engines) -> list[str]:
+        engines = list(engines or ["espeak-ng"])
+        unknown = [e for e in engines if e not in ENGINES]
+        if unknown or len(set(engines)) != len(engines):
+            raise self._error("engines", f"got {engines}; give distinct engines from {', '.join(ENGINES)}")
+        return engines
+
+    def _splits(self, splits) -> dict[str, list[str]] | None:
+        if splits is None:
+            return None
+        if not isinstance(splits, dict) or set(splits) != set(SPLITS):
+            raise self._error("splits", f"needs exactly the keys train, val and test, got {sorted(splits or {})}")
+        out = {}
+        for split in SPLITS:
+            names = [splits[split]] if isinstance(splits[split], str) else list(splits[split] or [])
+            if not names:
+                raise self._error(f"splits.{split}", "is empty; list engines or voices")
+            outside = [n for n in names if n in ENGINES and n not in self.engines]
+            if outside:
+                raise self._error(f"splits.{split}", f"names {outside}, not in engines {self.engines}; add it there")
+            out[split] = [str(n) for n in names]
+        return out
+
+    def _held_out(self, held) -> dict[str, int]:
+        counts = held if isinstance(held, dict) else {e: held for e in self.engines}
+        extra = sorted(set(counts) - set(self.engines))
+        if extra:
+            raise self._error("held_out_voices", f"names {extra}, not in engines {self.engines}")
+        bad = {e: n for e, n in counts.items() if not isinstance(n, int) or n < 0}
+        if bad:
+            raise self._error("held_out_voices", f"counts must be whole numbers >= 0, got {bad}")
+        return {e: counts.get(e, 0) for e in self.engines}
+
+    # ---- voices and splits, once the engines are asked ----------------------------------------------
+    def engine(self, name: str):
+        if name == "espeak-ng":
+            return ENGINES[name](self.pitch, self.speed)
+        return ENGINES[name](self.flite_pitch, self.flite_duration)
+
+    def voice_table(self) -> dict[str, list[str]]:
+        """engine -> its voices in use, sorted."""
+        installed = {e: self.engine(e).voices() for e in self.engines}
+        if self.voices is None:
+            return installed
+        chosen: dict[str, set[str]] = {e: set() for e in self.engines}
+        for name in self.voices:
+            engine, voice = self._resolve(name, installed, "voices")
+            chosen[engine].add(voice)
+        return {e: sorted(v) for e, v in chosen.items()}
+
+    def _resolve(self, name: str, table: dict[str, list[str]], setting: str) -> tuple[str, str]:
+        """``ENGINE:VOICE`` or a plain voice name -> (engine, voice), refused naming ``setting`` if unknown."""
+        engine, _, voice = name.rpartition(":")
+        if engine and engine not in table:
+            raise self._error(setting, f"{name!r}: {engine} is not in engines {self.engines}")
+        found = [engine] if engine else [e for e in table if voice in table[e]]
+        if not found or voice not in table[found[0]]:
+            have = "; ".join(f"{e} has {', '.join(v)}" for e, v in table.items())
+            raise self._error(setting, f"unknown voice {name!r}; {have}")
+        if len(found) > 1:
+            raise self._error(setting, f"{name!r} is a voice of {' and '.join(found)}; write ENGINE:{name}")
+        return found[0], voice
+
+    def assign(self, table: dict[str, list[str]], rng: np.random.Generator) -> dict[tuple[str, str], str]:
+        """(engine, voice) -> split, whole voices per split (see ``splits``)."""
+        splits = self.voice_splits or {s: list(self.engines) for s in SPLITS}
+        where: dict[tuple[str, str], str] = {}
+        sharing: dict[str, list[str]] = {e: [] for e in self.engines}
+        for split in SPLITS:
+            for name in splits[split]:
+                if name in ENGINES:
+                    sharing[name].append(split)
+                    continue
+                voice = self._resolve(name, table, f"splits.{split}")
+                if voice in where:
+                    raise self._error("splits", f"{name!r} is in both splits.{where[voice]} and splits.{split}")
+                where[voice] = split
+        for engine in self.engines:
+            left = [(engine, v) for v in table[engine] if (engine, v) not in where]
+            if not sharing[engine]:
+                continue
+            order = [left[i] for i in rng.permutation(len(left))]
+            if "train" in sharing[engine]:
+                held, others = self.held_out[engine], [s for s in sharing[engine] if s != "train"]
+                if len(order) < held * len(others) + 1:
+                    raise self._error("held_out_voices", f"{len(order)} {engine} voices cannot hold out "
+                                                         f"{len(others)} x {held} and train on the rest")
+                for k, split in enumerate(others):
+                    where.update({v: split for v in order[k * held : (k + 1) * held]})
+                where.update({v: "train" for v in order[len(others) * held :]})
+            else:
+                if len(order) < len(sharing[engine]):
+                    raise self._error("splits", f"{len(order)} {engine} voices cannot be shared by "
+                                                f"{' and '.join(sharing[engine])}")
+                where.update({v: sharing[engine][i % len(sharing[engine])] for i, v in enumerate(order)})
+        for split in SPLITS:
+            if split not in where.values():
+                raise self._error("splits", f"the {split} split has no voices")
+        return where
+
+    # ---- the set on disk ----------------------------------------------------------------------------
     @property
     def class_names(self) -> list[str]:
         return sorted(self.words)
 
     def prepare_data(self) -> None:
-        if not (self.root / "manifest.csv").is_file():
+        if not self.only_tests() and not (self.root / "manifest.csv").is_file():
             self._write_set()
         super().prepare_data()
 
     def _write_set(self) -> None:
         from rich.progress import Progress
 
-        voices = sorted(self.voices) if self.voices else espeak_voices()
-        if len(voices) < 2 * self.held_out + 1:
-            raise ValueError(f"SpokenKeywordsDataModule: {len(voices)} voices cannot hold out 2 x {self.held_out}")
+        table = self.voice_table()
         rng = np.random.default_rng(self.seed)
-        order = [voices[i] for i in rng.permutation(len(voices))]
-        split = {v: "val" for v in order[: self.held_out]} | {v: "test" for v in order[self.held_out : 2 * self.held_out]}
+        where = self.assign(table, rng)
+        engines = {e: self.engine(e) for e in self.engines}
         jobs = []
         for word in self.words:
-            for voice in voices:
-                for n in range(self.clips_per_voice):
-                    jobs.append((word, voice, n, ACCENTS[rng.integers(len(ACCENTS))], int(rng.integers(*self.pitch)),
-                                 int(rng.integers(*self.speed)), float(rng.random())))
+            for engine in self.engines:
+                for voice in table[engine]:
+                    if (engine, voice) in where:
+                        for n in range(self.clips_per_voice):
+                            jobs.append((word, engine, voice, n, engines[engine].draw(rng), float(rng.random())))
         length = int(round(self.seconds * self.sample_rate))
         tmp = self.root.with_name(self.root.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / ".scratch").mkdir(parents=True)
 
-        def make(job):
-            word, voice, n, accent, pitch, speed, place = job
-            clip = synthesise(word, voice, accent, pitch, speed, self.sample_rate)
-            clip = clip[:length]
+        def make(i_job):
+            i, (word, engine, voice, n, delivery, place) = i_job
+            text = spelling(engine, word)
+            clip = self._say(engines[engine], text, voice, delivery, tmp / ".scratch" / f"{i}.wav")[:length]
             start = int(place * (length - len(clip)))  # where in the window the word falls
             out = torch.zeros(length)
             out[start : start + len(clip)] = clip
-            path = tmp / word / f"{voice}_{n}.wav"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            soundfile.write(path, out.numpy(), self.sample_rate, subtype="PCM_16")
-            return [f"{word}/{voice}_{n}.wav", word, voice, accent, pitch, speed, split.get(voice, "train")]
+            name = f"{word}/{engine}-{voice}_nohash_{n}.wav"
+            (tmp / word).mkdir(exist_ok=True)
+            soundfile.write(tmp / name, out.numpy(), self.sample_rate, subtype="PCM_16")
+            return [name, word, text, engine, voice, delivery["accent"], delivery["pitch"], delivery["speed"],
+                    where[engine, voice]]
 
         with Progress(transient=True) as bar, ThreadPoolExecutor(4) as pool:
-            task = bar.add_task(f"synthesising {len(jobs)} keyword clips with espeak-ng", total=len(jobs))
+            task = bar.add_task(f"synthesising {len(jobs)} keyword clips with {', '.join(self.engines)}",
+                                total=len(jobs))
             rows = []
-            for row in pool.map(make, jobs):
+            for row in pool.map(make, enumerate(jobs)):
                 rows.append(row)
                 bar.advance(task)
+        shutil.rmtree(tmp / ".scratch")
         with open(tmp / "manifest.csv", "w", newline="") as f:
-            csv.writer(f).writerows([["path", "word", "voice", "accent", "pitch", "speed", "split"], *rows])
+            header = ["path", "word", "text", "engine", "voice", "accent", "pitch", "speed", "split"]
+            csv.writer(f).writerows([header, *rows])
         for name, which in (("validation_list.txt", "val"), ("testing_list.txt", "test")):
             (tmp / name).write_text("".join(f"{r[0]}\n" for r in rows if r[-1] == which))
         shutil.rmtree(self.root, ignore_errors=True)
         tmp.rename(self.root)  # complete sets only: an interrupted run leaves just the .partial folder
+
+    def _say(self, engine, text: str, voice: str, delivery: dict, scratch: Path) -> torch.Tensor:
+        """One utterance as a mono waveform (T,) at the datamodule's rate, silence before and after cut."""
+        run = subprocess.run(engine.command(text, voice, delivery, scratch), capture_output=True, text=True)
+        if run.returncode != 0 or not scratch.is_file():
+            raise DataError(f"{engine.name} failed to say {text!r} as voice {voice} ({delivery}): "
+                            f"{run.stderr.strip() or f'exit status {run.returncode}'}")
+        data, rate = soundfile.read(scratch, dtype="float32", always_2d=True)
+        scratch.unlink()
+        clip = torch.from_numpy(data.mean(1))
+        if rate != self.sample_rate:
+            clip = torchaudio.functional.resample(clip, rate, self.sample_rate)
+        return trim_silence(clip, self.sample_rate)
+
+
+def trim_silence(clip: torch.Tensor, rate: int) -> torch.Tensor:
+    """The clip from MARGIN_S before its first to MARGIN_S after its last sample above SILENCE of its peak (the
+    engines add different pauses: flite about 0.2 s before the word)."""
+    loud = torch.nonzero(clip.abs() > SILENCE * clip.abs().max()).flatten()
+    if len(loud) == 0:
+        return clip
+    margin = int(MARGIN_S * rate)
+    return clip[max(0, int(loud[0]) - margin) : int(loud[-1]) + margin + 1]

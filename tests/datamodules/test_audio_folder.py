@@ -42,7 +42,7 @@ def test_speech_commands_layout_rates_channels_and_lengths(tmp_path):
     assert x.shape == (4, 1, 16000) and x.dtype == torch.int16
     wave, _ = dm.on_after_batch_transfer((x, y), 0)
     assert wave.dtype == torch.float32 and wave.abs().max() <= 1
-    assert not dm.pipeline.ops[0].needs_noise, "background noise recordings were not loaded"
+    assert not dm.pipeline.ops[0].needs_recordings, "background noise recordings were not loaded"
     clip = dm.splits["train"].x[0].astype(np.float32)[0] / 32767
     spectrum = np.abs(np.fft.rfft(clip[:8000]))
     assert abs(np.argmax(spectrum) * 2 - 600) <= 4 or abs(np.argmax(spectrum) * 2 - 300) <= 4  # resampled correctly

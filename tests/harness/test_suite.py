@@ -69,15 +69,28 @@ def test_default_image_chain_applies_its_ops_in_order():
 
 
 def test_default_audio_suite_is_fixed_and_graded():
-    suite = load_suite("audio")
+    suite = load_suite("audio", sample_rate=16_000)  # reverb's RT60 is in seconds: the suite needs the rate
     assert suite.validate(sample_rate=16_000) == "audio"
-    assert suite.corruptions == ["noise", "time_shift", "quiet", "distortion"]
+    assert suite.corruptions == ["noise", "time_shift", "quiet", "distortion", "speed", "reverb", "lowpass",
+                                 "telephone", "pink_noise"]
+    assert all(c.severity in (1, 2, 3) for c in suite.cells) and len(suite.cells) == 27
+    assert all(p.get("p") == 1 for c in suite.cells for _, p in leaves(c.spec))
     assert magnitudes(suite, "noise", "noise_snr", "snr_db") == [[20], [10], [5]]
     assert magnitudes(suite, "time_shift", "time_shift", "shift") == [[-0.1, 0.1], [-0.2, 0.2], [-0.3, 0.3]]
     assert all(p["rollover"] is False for c in suite.cells for name, p in leaves(c.spec) if name == "time_shift")
     assert magnitudes(suite, "quiet", "gain", "db") == [[-10], [-20], [-30]]
     assert magnitudes(suite, "distortion", "distortion", "amount") == [[0.2], [0.4], [0.6]]
     assert {p["mode"] for c in suite.cells for name, p in leaves(c.spec) if name == "distortion"} == {"tanh"}
+    assert magnitudes(suite, "speed", "speed", "factor") == [[0.9, 1.1], [0.8, 1.2], [0.7, 1.3]]
+    assert magnitudes(suite, "reverb", "reverb", "rt60") == [[0.3], [0.6], [1.0]]
+    assert magnitudes(suite, "reverb", "reverb", "drr_db") == [[10], [5], [0]]
+    assert magnitudes(suite, "lowpass", "band_limit", "cutoff_hz") == [[3500], [2000], [1000]]
+    assert magnitudes(suite, "lowpass", "band_limit", "rolloff_db") == [[24], [24], [24]]
+    assert {p["mode"] for c in suite.cells for name, p in leaves(c.spec) if name == "band_limit"} == {"lowpass"}
+    assert magnitudes(suite, "telephone", "telephone", "low_hz") == [[300], [500], [700]]
+    assert magnitudes(suite, "telephone", "telephone", "high_hz") == [[3400], [2800], [2200]]
+    assert magnitudes(suite, "pink_noise", "colored_noise", "snr_db") == [[20], [10], [5]]
+    assert {p["color"] for c in suite.cells for name, p in leaves(c.spec) if name == "colored_noise"} == {"pink"}
 
 
 def test_builtin_suites_are_found_by_name_and_by_kind():

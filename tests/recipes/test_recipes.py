@@ -15,6 +15,7 @@ from ..datamodules.test_image_folder import make_tree
 RECIPES = Path(__file__).parents[2] / "recipes"
 HAVE_FMNIST = Path(DEFAULT_ROOT).is_dir()
 HAVE_ESPEAK = shutil.which("espeak-ng") is not None
+HAVE_FLITE = shutil.which("flite") is not None
 
 
 def overrides(recipe: str, tmp_path: Path) -> list[str]:
@@ -25,8 +26,9 @@ def overrides(recipe: str, tmp_path: Path) -> list[str]:
                 *cache]
     if recipe == "audio_folder":
         return ["--data.init_args.root", str(speech_commands_tree(tmp_path / "sc")), *cache]
-    if recipe == "keywords":
-        return ["--data.init_args.words", '["yes", "no"]', "--data.init_args.voices", "[m1, m2, f1, f2, croak]",
+    if recipe.startswith("keywords"):  # two words, few voices (the transfer recipes test on flite's)
+        voices = "[m1, m2, f1, f2, croak]" if recipe == "keywords" else "[m1, m2, f1, slt, awb]"
+        return ["--data.init_args.words", '["yes", "no"]', "--data.init_args.voices", voices,
                 "--data.init_args.held_out_voices", "1", "--data.init_args.clips_per_voice", "2",
                 "--data.init_args.root", str(tmp_path / "kw"), *cache]
     return []
@@ -37,6 +39,8 @@ def available(recipe: str) -> bool:
         return HAVE_FMNIST
     if recipe == "keywords":
         return HAVE_ESPEAK
+    if recipe.startswith("keywords"):
+        return HAVE_ESPEAK and HAVE_FLITE
     return True
 
 
@@ -90,3 +94,18 @@ def test_overfit_recipe_drives_training_loss_below_0_01(tmp_path, monkeypatch):
     rows = list(csv.DictReader(open(tmp_path / "runs" / "overfit" / "version_0" / "metrics.csv")))
     last = [float(r["train_loss_epoch"]) for r in rows if r.get("train_loss_epoch")][-1]
     assert last < 0.01, f"the 64-sample overfit ended at loss {last}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (HAVE_ESPEAK and HAVE_FLITE), reason="espeak-ng or flite is not installed")
+def test_transfer_recipe_trains_on_espeak_and_reports_flite_voices(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = ["train", "-c", str(RECIPES / "keywords_transfer.yaml"), "--trainer.max_epochs", "1",
+            "--trainer.accelerator", "cpu", *overrides("keywords_transfer", tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "test_acc" in out and "Test accuracy per speaker (2 speakers)" in out
+    report = tmp_path / "runs" / "keywords_transfer" / "version_0" / "test_report"
+    speakers = [r["speaker"] for r in csv.DictReader(open(report / "per_speaker.csv"))]
+    assert speakers == ["flite-awb", "flite-slt"], "the test set is flite's voices alone"
+    assert {r["class"] for r in csv.DictReader(open(report / "per_class.csv"))} == {"no", "yes"}
