@@ -13,5 +13,5 @@ run voice_chain python benchmarks/voice_chain.py --device cuda
 run augment_share python benchmarks/augment_share.py --device cuda
 run image_folder_input python benchmarks/image_folder_input.py --device cuda --images 4000
 run train_default python -m blackmagic.cli train -c recipes/fashion_mnist.yaml --runs_dir "$out/runs"
-run train_ensemble python -m blackmagic.cli train -c recipes/fashion_mnist_ensemble.yaml --runs_dir "$out/runs"
+run train_ensemble python -m blackmagic.cli train -c recipes/fashion_mnist.yaml -c recipes/overlays/ensemble.yaml --runs_dir "$out/runs"
 grep -h -A3 -E "speed-up|share of|Result|images/s|passed|failed" "$out"/*.log | head -80

@@ -8,6 +8,8 @@ import torch
 
 from ..io import AUDIO_SUFFIXES, read_audio
 from ..units import float_to_int16
+from .dali_feeds import DaliAudioFileFeed
+from .feeds import TorchFeed
 from .folder_module import FolderDataModule
 
 
@@ -25,7 +27,8 @@ class AudioFolderDataModule(FolderDataModule):
             ``null`` with ``test_root`` to test only.
         sample_rate: the rate every clip is resampled to.
         seconds: the length every clip is padded or cropped to.
-        **kwargs: see ``FolderDataModule`` and ``AugmentedDataModule``.
+        **kwargs: see ``FolderDataModule`` and ``AugmentedDataModule``; ``feed: dali`` decodes the files in DALI
+            on every epoch instead of once into the cache (no MP3, no ``background_noise`` op).
     """
 
     kind = "audio"
@@ -36,12 +39,13 @@ class AudioFolderDataModule(FolderDataModule):
         "shifted": [{"time_shift": {"shift": 0.15, "rollover": False}}],
         "quiet": [{"gain": {"db": [-20, -20]}}],
     }
+    feeds = {"torch": TorchFeed, "dali": DaliAudioFileFeed}
 
     def __init__(self, root: str | None = None, sample_rate: int = 16_000, seconds: float = 1.0, **kwargs):
         self._sample_rate, self.seconds = sample_rate, seconds
         super().__init__(root, **kwargs)
         noise = self.pipeline is not None and any(op.recordings == "noise" for op in self.pipeline.ops)
-        if noise and self.root is not None:  # a datamodule that only tests never augments
+        if noise and self.root is not None:  # a module that only tests, or fed by DALI (pipeline None), reads none
             self.pipeline.set_noise(self.background_noise())
 
     @property

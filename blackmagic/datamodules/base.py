@@ -3,23 +3,22 @@
 A subclass only says how to load its splits (``load``) and what its classes are. Everything the
 practitioner's rules ask for lives here once: reshuffle every epoch without repeating a minibatch,
 augmentation in ``on_after_batch_transfer`` while training only, inputs squeezed to [-1, 1], an ``overfit``
-mode, and shifted copies of the test set that show what augmentation buys.
+mode, and shifted copies of the test set that show what augmentation buys. How batches are made and
+finished is the job of the feed the datamodule holds (``feeds``: torch by default, or DALI).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .. import augment
 from ..augment.suite import Suite, read_suite
-from ..units import int16_to_float, to_unit_float
-from .batches import ArrayBatches, BatchLoader, TrainingPosition
-from .sampling import EpochSchedule
+from .batches import TrainingPosition
+from .feeds import Feed, TorchFeed
 
 
 @dataclass
@@ -49,20 +48,26 @@ class AugmentedDataModule(L.LightningDataModule):
             name -> spec (one set), or a suite (``augment.suite``): its YAML file, a built-in suite's name
             (``images``, ``audio``), or a mapping name -> [spec at severity 1, ...] (sets ``<name>_1``, ...).
         eval_batch_size: batch size for validation and test (default: 2 x batch_size).
+        feed: what makes and finishes the batches: ``torch`` (in-memory batches, the spec's torch pipeline on
+            the device) or, where the datamodule has one, ``dali`` (decoded and augmented inside DALI; no torch
+            augment pipeline is built); or a ``Feed`` of those kinds.
     """
 
     kind = "image"  # or "audio": decides the [-1, 1] squeeze and which ops a spec may hold
     default_shifts: dict[str, list] = {}
+    feeds: dict[str, type[Feed]] = {"torch": TorchFeed}  # the feeds this datamodule can hold, by name
 
     def __init__(self, batch_size: int = 256, augment: list | None = None, seed: int = 0, overfit: int = 0,
-                 test_shifts: dict[str, list] | str | None = None, eval_batch_size: int | None = None):
+                 test_shifts: dict[str, list] | str | None = None, eval_batch_size: int | None = None,
+                 feed: Literal["torch", "dali"] | Feed = "torch"):
         super().__init__()
         self.batch_size, self.seed, self.overfit = batch_size, seed, overfit
         self.eval_batch_size = eval_batch_size or 2 * batch_size
         self.augment_spec = augment or []
         self.test_suite = self._suite(self.default_shifts if test_shifts is None else test_shifts)
         self.test_shifts = self.test_suite.shifts  # cell name -> spec, in suite order
-        self.pipeline = self._build(self.augment_spec, "augment")
+        self.feed = self._feed(feed)
+        self.pipeline = self.feed.bind(self)  # the torch augment pipeline; None where the feed augments itself
         self.shift_pipelines = {cell.name: self._build(cell.spec, f"test_shifts.{self.test_suite.where(cell)}")
                                 for cell in self.test_suite.cells}
         self.splits: dict[str, Split] = {}
@@ -105,6 +110,15 @@ class AugmentedDataModule(L.LightningDataModule):
                                     "labels; shifted test sets take per-sample ops only")
         return pipe
 
+    def _feed(self, feed: str | Feed) -> Feed:
+        kinds = tuple(self.feeds.values())
+        if isinstance(feed, str) and feed in self.feeds:
+            return self.feeds[feed]()
+        if isinstance(feed, kinds):
+            return feed
+        raise ValueError(f"{type(self).__name__}.feed: {feed!r} is not one of its feeds "
+                         f"({', '.join(self.feeds)}, or a {' / '.join(k.__name__ for k in kinds)})")
+
     def _suite(self, test_shifts) -> Suite:
         try:
             return read_suite(test_shifts)
@@ -123,7 +137,7 @@ class AugmentedDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if not self.splits:
-            self.splits = self.load()
+            self.splits = self.feed.loaded(self.load())
             if self.overfit:
                 fixed = np.random.default_rng(self.seed).permutation(len(self.splits["train"]))[: self.overfit]
                 tiny = self.splits["train"].subset(np.sort(fixed))
@@ -141,14 +155,10 @@ class AugmentedDataModule(L.LightningDataModule):
         return t.current_epoch if t is not None else 0
 
     def train_dataloader(self):
-        split = self.splits["train"]
-        schedule = EpochSchedule(len(split), min(self.batch_size, len(split)), self.seed, self._rank()[1])
-        return BatchLoader(ArrayBatches(split.x, split.y, self.batch_size, schedule, self._epoch, self._rank,
-                                        position=self.position))
+        return self.feed.train_loader()
 
     def _eval_loader(self, name: str):
-        split = self.splits[name]
-        return BatchLoader(ArrayBatches(split.x, split.y, self.eval_batch_size, None, rank=self._rank))
+        return self.feed.eval_loader(name)
 
     def val_dataloader(self):
         return self._eval_loader("val")
@@ -162,20 +172,7 @@ class AugmentedDataModule(L.LightningDataModule):
         return self._eval_loader("test")
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        x, y = batch
-        if x.dtype == torch.int16:  # stored audio
-            x = int16_to_float(x)
-        trainer = self.trainer
-        if trainer is not None and trainer.training:
-            self.position.count(self._epoch())
-        if trainer is not None and trainer.training and self.pipeline is not None and not self.overfit:
-            if self.pipeline.mixes_batch:  # mixup / cutmix: the model trains on the mixed soft targets
-                x, y = self.pipeline(x, targets=F.one_hot(y, self.num_classes).float())
-            else:
-                x = self.pipeline(x)
-        elif trainer is not None and trainer.testing and dataloader_idx > 0:
-            x = self.shift_pipelines[self.test_shift_names[dataloader_idx - 1]](x)
-        return self.squeeze(to_unit_float(x, copy=False)), y
+        return self.feed.finish(batch, dataloader_idx)
 
     # ---- resuming ------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -9,6 +9,8 @@ import torch
 
 from ..io import DataError
 from .base import AugmentedDataModule, Split
+from .dali_feeds import DaliArrayFeed
+from .feeds import TorchFeed
 
 DEFAULT_ROOT = "/usr/share/datasets/fashion-mnist"
 CLASSES = ["t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"]
@@ -64,7 +66,8 @@ class FashionMNISTDataModule(AugmentedDataModule):
     Args:
         root: folder with the IDX files (gzipped or not).
         val_size: training images held out for validation.
-        **kwargs: see ``AugmentedDataModule`` (batch_size, augment, seed, overfit, test_shifts, ...).
+        **kwargs: see ``AugmentedDataModule`` (batch_size, augment, seed, overfit, test_shifts, feed, ...);
+            ``feed: dali``: an external source feeds the arrays in this epoch's schedule, DALI augments them.
     """
 
     default_shifts = {
@@ -73,7 +76,7 @@ class FashionMNISTDataModule(AugmentedDataModule):
         "blurred": [{"blur": {"sigma": [1.0, 1.0]}}],
     }
 
-    host_arrays = False  # True keeps the arrays in host memory (for loaders that move batches themselves)
+    feeds = {"torch": TorchFeed, "dali": DaliArrayFeed}
 
     def __init__(self, root: str = DEFAULT_ROOT, val_size: int = 5000, **kwargs):
         super().__init__(**kwargs)
@@ -96,7 +99,7 @@ class FashionMNISTDataModule(AugmentedDataModule):
             raise ValueError(f"FashionMNISTDataModule: val_size must be between 1 and {len(y) - 1}, got {self.val_size}")
         order = torch.from_numpy(np.random.default_rng(self.seed).permutation(len(y)))
         val, train = order[: self.val_size], order[self.val_size :]
-        on_device = self.trainer is not None and not self.host_arrays
+        on_device = self.trainer is not None and not self.feed.host_arrays
         device = self.trainer.strategy.root_device if on_device else torch.device("cpu")
         put = lambda t: t.to(device)  # noqa: E731  (the whole set lives on the training device)
         return {"train": Split(put(x[train]), put(y[train])), "val": Split(put(x[val]), put(y[val])),

@@ -97,6 +97,8 @@ class FolderDataModule(AugmentedDataModule):
         return ["test"] if self.only_tests() else [s for s in SPLIT_DIRS if self.files.files[s]]
 
     def prepare_data(self) -> None:
+        if self.feed.streams_files:
+            return  # no cache to fill: the feed decodes the files on the fly
         for split in self._needed():
             self._cached(split)
 
@@ -104,7 +106,18 @@ class FolderDataModule(AugmentedDataModule):
         if self.root is None and stage in ("fit", "validate"):
             raise ValueError(f"{type(self).__name__}: root is null, so there is nothing to {stage} on; this "
                              f"datamodule only tests on test_root ({self.test_root})")
-        super().setup(stage)
+        if self.feed.streams_files:
+            self._overfit_files()  # nothing to load up front: the feed streams the files
+        else:
+            super().setup(stage)
+
+    def _overfit_files(self) -> None:
+        """Train and validate on the fixed files of ``overfit`` (the feed streams them)."""
+        if self.overfit and self.files.files["val"] is not self.files.files["train"]:
+            pick = np.sort(np.random.default_rng(self.seed).permutation(len(self.files.files["train"]))[: self.overfit])
+            for key in ("files", "labels"):
+                table = getattr(self.files, key)
+                table["train"] = table["val"] = [table["train"][i] for i in pick]
 
     def _cached(self, split: str) -> np.memmap:
         files = self.files.files[split]

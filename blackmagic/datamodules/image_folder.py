@@ -7,7 +7,9 @@ import numpy as np
 from torchvision.transforms.v2 import functional as TF
 
 from ..io import IMAGE_SUFFIXES, DataError, read_image
+from .dali_feeds import DaliImageFileFeed
 from .fashion_mnist import FashionMNISTDataModule
+from .feeds import TorchFeed
 from .folder_module import FolderDataModule
 
 
@@ -20,11 +22,13 @@ class ImageFolderDataModule(FolderDataModule):
         size: output size ``S`` or ``[H, W]``: resize the shorter side, then centre-crop. ``None`` keeps the
             files' own size, which must then be the same for every image.
         channels: 3 (RGB; greyscale is repeated) or 1 (greyscale; colour is converted to luma).
-        **kwargs: see ``FolderDataModule`` and ``AugmentedDataModule``.
+        **kwargs: see ``FolderDataModule`` and ``AugmentedDataModule``; ``feed: dali`` decodes the files in DALI
+            on every epoch instead of once into the cache (no GIF).
     """
 
     suffixes = IMAGE_SUFFIXES
     default_shifts = FashionMNISTDataModule.default_shifts
+    feeds = {"torch": TorchFeed, "dali": DaliImageFileFeed}
 
     def __init__(self, root: str | None = None, size: int | list[int] | None = 64, channels: int = 3, **kwargs):
         if channels not in (1, 3):

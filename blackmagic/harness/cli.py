@@ -80,6 +80,7 @@ class BlackmagicCLI(LightningCLI):
             parser.add_argument("--ckpt_path", default=None, help="resume from this checkpoint, or 'last'")
         parser.link_arguments("data.class_names", "model.init_args.class_names", apply_on="instantiate")
         parser.link_arguments("data.channels", "model.init_args.in_channels", apply_on="instantiate")
+        parser.link_arguments("data.sample_rate", "model.init_args.sample_rate", apply_on="instantiate")
 
     @property
     def ckpt_path(self) -> str | None:
@@ -111,7 +112,8 @@ class BlackmagicCLI(LightningCLI):
         if self.subcommand is None:  # ``blackmagic train``: LightningCLI has no ckpt_path of its own to parse
             self._resolve_ckpt_path(config, None)
             self.config_init["ckpt_path"] = config.get("ckpt_path")
-        runs_dir = Path(config.runs_dir)
+        # absolute, as ModelCheckpoint keeps its best-so-far only where a resumed run's dirpath is the same string
+        runs_dir = Path(config.runs_dir).resolve()
         if config.trainer.get("logger") in (None, True):
             version = self.resume.version if self.resume else next_version(runs_dir / self._run_name)
             step = self.resume.step if self.resume else None

@@ -13,7 +13,8 @@ from .checkpoint_io import CheckpointError
 from .cli import BlackmagicCLI, RecipeError
 from .robustness.results import means, rows_of
 
-PREFIXES = ("test", "test_mc")  # plain and Monte-Carlo dropout metrics
+PREFIXES = ("test", "test_mc", "test_member1")  # plain, Monte-Carlo dropout, an ensemble's first member alone
+TITLES = {"test": "", "test_mc": ", MC dropout", "test_member1": ", member 1 alone"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +44,7 @@ def summary(metrics: dict[str, float], run_dir: str | None, checkpoint: str | No
     for key in sorted(metrics):
         if key.endswith("_acc") and key not in shifted:
             lines.append(f"  {key:<24s} {100 * metrics[key]:6.2f} %")
-    for key in ("test_nll", "test_ece"):
+    for key in ("test_nll", "test_ece", "test_member1_nll", "test_member1_ece"):
         if key in metrics:
             lines.append(f"  {key:<24s} {metrics[key]:8.4f}")
     if cells:
@@ -61,7 +62,7 @@ def suite_lines(metrics: dict[str, float], suite: Suite, prefix: str = "test") -
     if not rows:
         return []
     found = means(rows)
-    title = "shifted test sets" + (", MC dropout" if prefix == "test_mc" else "")
+    title = "shifted test sets" + TITLES[prefix]
     lines = [f"  {title:<24s}   mean    by severity"]
     for corruption, mean in found.corruptions.items():
         each = [r.accuracy for r in rows if r.corruption == corruption]

@@ -1,6 +1,8 @@
 """The LightningModule every recipe trains: one net or an ensemble, cross-entropy, calibrated metrics."""
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Callable
 
 import lightning as L
@@ -26,17 +28,21 @@ class ClassifierModule(L.LightningModule):
         lr, weight_decay, label_smoothing: AdamW with a one-cycle schedule over the whole run.
         channels_last: keep image batches and conv weights channels-last (NHWC): 1.4x faster CPU steps here
             (oneDNN), and the layout tensor cores prefer.
+        sample_rate: the waveforms' rate (linked from an audio datamodule), handed to a net that takes one, so a
+            recipe states it once.
         test_time_flip: predict with the mean of the probabilities for the input and for its left-right mirror
             image (twice the inference cost; for images whose class a horizontal flip does not change). Export
             keeps it.
 
-    Validation and test log ``acc``, ``nll`` and ``ece`` of the averaged probabilities. Testing on data whose
+    Validation and test log ``acc``, ``nll`` and ``ece`` of the averaged probabilities; an ensemble's test also
+    logs its first member alone (``test_member1_*``), what one net trained the same way scores. Testing on data whose
     class names differ in order from the checkpoint's maps labels by name, and refuses unknown names.
     """
 
     def __init__(self, net: NetFactory, class_names: list[str] | None = None, in_channels: int = 1,
                  ensemble: int = 1, mc_dropout: int = 0, lr: float = 3e-3, weight_decay: float = 5e-4,
-                 label_smoothing: float = 0.0, channels_last: bool = False, test_time_flip: bool = False):
+                 label_smoothing: float = 0.0, channels_last: bool = False, test_time_flip: bool = False,
+                 sample_rate: int | None = None):
         super().__init__()
         if ensemble < 1:
             raise ValueError(f"ClassifierModule: ensemble must be >= 1, got {ensemble}")
@@ -55,7 +61,9 @@ class ClassifierModule(L.LightningModule):
         self.input_shape: tuple[int, ...] | None = None  # one sample's shape, recorded for export
 
     def _build(self, num_classes: int) -> nn.ModuleList:
-        members = nn.ModuleList(self.net_factory(self.hparams.in_channels, num_classes)
+        rate = self.hparams.get("sample_rate")
+        extra = {"sample_rate": rate} if rate is not None and _takes(self.net_factory, "sample_rate") else {}
+        members = nn.ModuleList(self.net_factory(self.hparams.in_channels, num_classes, **extra)
                                 for _ in range(self.hparams.ensemble))
         return members.to(memory_format=torch.channels_last) if self.hparams.channels_last else members
 
@@ -88,7 +96,10 @@ class ClassifierModule(L.LightningModule):
     def test_step(self, batch, batch_idx, dataloader_idx: int = 0):
         x, y = batch
         name = self._test_name(dataloader_idx)
-        self._evaluate(name, (x, y), self(x))
+        each = member_probs(self.members, self._layout(x), self.hparams.test_time_flip)  # (M, B, K)
+        self._evaluate(name, (x, y), each.mean(0))
+        if len(each) > 1:
+            self._evaluate(name.replace("test", "test_member1", 1), (x, y), each[0])
         if self.hparams.mc_dropout:
             self._evaluate(name.replace("test", "test_mc", 1), (x, y), self.mc_dropout_probs(x))
 
@@ -171,10 +182,25 @@ class ClassifierModule(L.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
+def _takes(factory: NetFactory, name: str) -> bool:
+    """Whether the net factory has a parameter ``name`` (a class, a function, or a recipe's partial of a class)."""
+    if isinstance(factory, functools.partial):
+        return name in factory.keywords or any(_takes(a, name) for a in factory.args if isinstance(a, type))
+    try:
+        return name in inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to hand it
+        return False
+
+
+def member_probs(members: nn.ModuleList, x: torch.Tensor, flip: bool = False) -> torch.Tensor:
+    """Each member's probabilities (M, B, K), the mean over the input and its mirror image where ``flip``."""
+    views = [x, x.flip(-1)] if flip else [x]
+    return torch.stack([torch.stack([m(v).softmax(-1) for v in views]).mean(0) for m in members])
+
+
 def mean_probs(members: nn.ModuleList, x: torch.Tensor, flip: bool = False) -> torch.Tensor:
     """The members' mean probabilities (B, K), also over the mirrored input where ``flip``."""
-    views = [x, x.flip(-1)] if flip else [x]
-    return torch.stack([m(v).softmax(-1) for m in members for v in views]).mean(0)
+    return member_probs(members, x, flip).mean(0)
 
 
 class MeanProbs(nn.Module):

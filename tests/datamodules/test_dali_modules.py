@@ -9,9 +9,14 @@ import soundfile
 import torch
 from PIL import Image
 
-from blackmagic.datamodules import (DaliAudioFolderDataModule, DaliFashionMNISTDataModule,
-                                    DaliImageFolderDataModule, FashionMNISTDataModule)
+from blackmagic import augment
+from blackmagic.datamodules import (AudioFolderDataModule, DaliAudioFolderDataModule, DaliFashionMNISTDataModule,
+                                    DaliImageFolderDataModule, FashionMNISTDataModule, ImageFolderDataModule)
+from blackmagic.datamodules import audio_folder
+from blackmagic.datamodules.dali_feeds import DaliArrayFeed, DaliAudioFileFeed, DaliImageFileFeed
+from blackmagic.datamodules.dali_loader import DaliLoader
 from blackmagic.datamodules.fashion_mnist import DEFAULT_ROOT
+from blackmagic.datamodules.feeds import TorchFeed
 
 
 def index_images(root: Path, n: int = 60, classes=("a", "b", "c")) -> Path:
@@ -114,14 +119,18 @@ def test_fashion_mnist_through_dali_matches_the_torch_module_without_augmentatio
     assert sorted(sum(epochs[0], [])) == sorted(dali.splits["train"].y.tolist())
 
 
-def test_audio_folder_through_dali(tmp_path):
-    rate = 8000
+def tones(root: Path, rate: int = 8000) -> Path:
+    """Two classes of ten half-amplitude tones, 0.5 to 0.95 s long."""
     for w, f in (("hi", 300), ("lo", 100)):
-        (tmp_path / "a" / w).mkdir(parents=True)
+        (root / w).mkdir(parents=True)
         for i in range(10):
             t = np.arange(int(rate * (0.5 + 0.05 * i))) / rate
-            soundfile.write(tmp_path / "a" / w / f"{i}.wav", (0.5 * np.sin(2 * np.pi * f * t)).astype(np.float32), rate)
-    dm = attach(DaliAudioFolderDataModule(str(tmp_path / "a"), sample_rate=16000, seconds=1.0, batch_size=4,
+            soundfile.write(root / w / f"{i}.wav", (0.5 * np.sin(2 * np.pi * f * t)).astype(np.float32), rate)
+    return root
+
+
+def test_audio_folder_through_dali(tmp_path):
+    dm = attach(DaliAudioFolderDataModule(str(tones(tmp_path / "a")), sample_rate=16000, seconds=1.0, batch_size=4,
                                           augment=[{"gain": {"db": [-6, -6]}}]))
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (4, 1, 16000) and x.abs().max() <= 0.5 * 10 ** (-6 / 20) + 0.02
@@ -130,3 +139,82 @@ def test_audio_folder_through_dali(tmp_path):
     dm.trainer.training, dm.trainer.testing = False, True
     quiet = dm.test_names.index("test_quiet")  # a shifted test set: gain -20 dB on the waveform itself
     torch.testing.assert_close(dm.on_after_batch_transfer((v, vy), quiet)[0], v * 0.1, rtol=1e-5, atol=1e-6)
+
+
+# ---- the feed a datamodule holds --------------------------------------------------------------------------
+def test_feed_dali_on_the_plain_modules_is_the_dali_module(tmp_path):
+    root = index_images(tmp_path / "img", 30)
+    plain = attach(ImageFolderDataModule(str(root), size=8, channels=1, batch_size=8, feed="dali",
+                                         cache_dir=str(tmp_path / "cache")))
+    named = attach(folder_dm(root))
+    assert isinstance(plain.feed, DaliImageFileFeed) and isinstance(named.feed, DaliImageFileFeed)
+    assert isinstance(plain.train_dataloader(), DaliLoader)
+    plain.prepare_data()
+    plain.setup("fit")
+    assert not (tmp_path / "cache").exists(), "a DALI feed filled the decode cache"
+    assert [ids(x) for x, _ in plain.val_dataloader()] == [ids(x) for x, _ in named.val_dataloader()]
+    assert isinstance(ImageFolderDataModule(str(root), size=8).feed, TorchFeed)
+    assert isinstance(AudioFolderDataModule(str(tones(tmp_path / "a")), feed="dali").feed, DaliAudioFileFeed)
+    assert isinstance(FashionMNISTDataModule(feed="dali").feed, DaliArrayFeed)  # reads nothing until setup
+
+
+def test_a_feed_the_module_has_not_is_refused(tmp_path):
+    root = index_images(tmp_path / "img", 30)
+    with pytest.raises(ValueError, match="ImageFolderDataModule.feed: 'kornia' is not one of its feeds"):
+        ImageFolderDataModule(str(root), size=8, feed="kornia")
+    with pytest.raises(ValueError, match="ImageFolderDataModule.feed: .*DaliArrayFeed"):
+        ImageFolderDataModule(str(root), size=8, feed=DaliArrayFeed())
+    feed = DaliImageFileFeed()
+    ImageFolderDataModule(str(root), size=8, feed=feed)
+    with pytest.raises(ValueError, match="already feeds"):
+        ImageFolderDataModule(str(root), size=8, feed=feed)
+
+
+IMAGE_SPEC, AUDIO_SPEC = [{"noise": {"std": 0.1}}], [{"gain": {"db": [-6, -6]}}]
+
+
+@pytest.mark.parametrize("make", [
+    lambda tmp: DaliFashionMNISTDataModule(augment=IMAGE_SPEC),
+    lambda tmp: FashionMNISTDataModule(augment=IMAGE_SPEC, feed="dali"),
+    lambda tmp: DaliImageFolderDataModule(str(index_images(tmp / "img", 30)), size=8, augment=IMAGE_SPEC),
+    lambda tmp: AudioFolderDataModule(str(tones(tmp / "a")), augment=AUDIO_SPEC, feed="dali"),
+], ids=["DaliFashionMNIST", "FashionMNIST-feed-dali", "DaliImageFolder", "AudioFolder-feed-dali"])
+def test_where_dali_trains_no_torch_augment_pipeline_is_built(tmp_path, monkeypatch, make):
+    torch_specs, real = [], augment.build
+
+    def build(spec, *args, backend="torch", **kwargs):
+        if backend == "torch":
+            torch_specs.append(spec)
+        return real(spec, *args, backend=backend, **kwargs)
+
+    monkeypatch.setattr(augment, "build", build)
+    dm = make(tmp_path)
+    assert dm.pipeline is None and dm.feed.augment is not None, "the spec is compiled for DALI only"
+    assert dm.augment_spec not in torch_specs
+    assert dm.shift_pipelines and torch_specs, "the shifted test sets stay torch pipelines"
+
+
+def test_a_zca_whiten_is_refused_for_dali_naming_the_module_and_nothing_is_fitted(tmp_path):
+    with pytest.raises(augment.SpecError, match="DaliImageFolderDataModule.augment: .*'whiten' with mode zca"):
+        folder_dm(index_images(tmp_path / "img", 30), augment=[{"whiten": {"mode": "zca"}}])
+
+
+def forbid_noise_reads(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("background noise recordings were read")
+
+    monkeypatch.setattr(AudioFolderDataModule, "background_noise", fail)
+    monkeypatch.setattr(audio_folder, "read_audio", fail)
+
+
+def test_a_dali_audio_module_never_reads_the_background_noise_recordings(tmp_path, monkeypatch):
+    root = tones(tmp_path / "a")
+    (root / "_background_noise_").mkdir()
+    soundfile.write(root / "_background_noise_" / "hum.wav", np.zeros(8000, np.float32), 8000)
+    forbid_noise_reads(monkeypatch)
+    dm = attach(DaliAudioFolderDataModule(str(root), batch_size=4, augment=[{"gain": {"db": [-6, -6]}}]))
+    assert dm.pipeline is None and dm.class_names == ["hi", "lo"]
+    x, _ = next(iter(dm.train_dataloader()))
+    assert x.shape == (4, 1, 16000)
+    with pytest.raises(augment.SpecError, match="DaliAudioFolderDataModule.augment: .*'background_noise'"):
+        DaliAudioFolderDataModule(str(root), augment=[{"background_noise": {"snr_db": [5, 10]}}])

@@ -106,7 +106,8 @@ def test_killed_and_resumed_run_ends_as_the_uninterrupted_one(tmp_path, every, r
     last = tmp_path / "killed" / recipe.stem / "version_0" / "checkpoints" / "last.ckpt"
     killed_at = kill_when(proc, last, ready)
     assert checkpoint_step(last) >= killed_at, "the kill left last.ckpt unreadable"
-    fit(recipe, tmp_path / "killed", "--ckpt_path", "last")
+    # resumed from another working directory's view of the same folder (a relative path)
+    fit(recipe, Path(os.path.relpath(tmp_path / "killed", ROOT)), "--ckpt_path", "last")
     resumed = run_folder(tmp_path / "killed", recipe)  # the same folder, no second version
 
     a = torch.load(whole / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
@@ -118,4 +119,8 @@ def test_killed_and_resumed_run_ends_as_the_uninterrupted_one(tmp_path, every, r
         assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert rows(whole / "metrics.csv") == rows(resumed / "metrics.csv")
     assert not list(resumed.rglob("*.tmp*")), "a temporary file was left behind"
+    # the best-so-far carried over: no second best-v1.ckpt, the same best score as the whole run's
+    assert sorted(p.name for p in (resumed / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+    best = [next(v for k, v in c["callbacks"].items() if k.startswith("ModelCheckpoint")) for c in (a, b)]
+    assert best[0]["best_model_score"] == best[1]["best_model_score"]
 

@@ -107,3 +107,21 @@ def test_the_epoch_loss_mean_is_part_of_the_checkpointed_state():
     other = ClassifierModule(SmallImageNet, class_names=list("ab"))
     other.load_state_dict(state)
     assert float(other.train_loss_mean.compute()) == 2.0
+
+
+def test_an_ensemble_test_also_reports_its_first_member_alone(tmp_path):
+    dm = IndexedDataModule(n=60, batch_size=20)
+    trainer = L.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, default_root_dir=tmp_path, use_distributed_sampler=False)
+    model = ClassifierModule(TinyNet, class_names=dm.class_names, ensemble=3)
+    trainer.fit(model, datamodule=dm)
+    result = trainer.test(model, datamodule=dm, verbose=False)[0]
+    x, y = dm.splits["test"].x, dm.splits["test"].y
+    model.eval()
+    with torch.no_grad():
+        x = dm.squeeze(x.float() / 255)
+        alone = model.members[0](x).softmax(-1)
+        together = model(x)
+    assert result["test_member1_acc"] == pytest.approx((alone.argmax(-1) == y).float().mean().item())
+    assert result["test_acc"] == pytest.approx((together.argmax(-1) == y).float().mean().item())
+    assert not torch.allclose(alone, together)

@@ -21,7 +21,7 @@ HAVE_FLITE = shutil.which("flite") is not None
 def overrides(recipe: str, tmp_path: Path) -> list[str]:
     """Point each recipe at small data it can use here."""
     cache = ["--data.init_args.cache_dir", str(tmp_path / "cache")]
-    if recipe in ("image_folder", "image_folder_dali"):
+    if recipe == "image_folder":
         return ["--data.init_args.root", str(make_tree(tmp_path / "images", per_class=12)), "--data.init_args.size", "32",
                 *cache]
     if recipe == "audio_folder":
@@ -35,6 +35,11 @@ def overrides(recipe: str, tmp_path: Path) -> list[str]:
 
 
 def available(recipe: str) -> bool:
+    """Whether a recipe's data (or an overlay's library, named ``overlays/NAME``) is here."""
+    if "dali" in recipe:
+        from importlib.util import find_spec
+
+        return find_spec("nvidia.dali") is not None
     if recipe.startswith(("fashion_mnist", "overfit")):
         return HAVE_FMNIST
     if recipe == "keywords":
@@ -54,6 +59,25 @@ def test_recipe_fast_dev_run(recipe, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     argv = ["fit", "-c", str(RECIPES / f"{recipe}.yaml"), "--trainer.fast_dev_run", "true",
             "--trainer.accelerator", "cpu", *overrides(recipe, tmp_path)]
+    assert main(argv) == 0
+
+
+OVERLAID = [("fashion_mnist", "fashion_mnist_dali"), ("image_folder", "dali"),
+            ("fashion_mnist", "ensemble"), ("fashion_mnist", "ensemble_small"), ("keywords_transfer", "letters")]
+
+
+@pytest.mark.parametrize("recipe,overlay", OVERLAID)
+def test_overlay_fast_dev_run(recipe, overlay, tmp_path, monkeypatch):
+    """A recipe layered with an overlay (LightningCLI's repeated ``-c``) runs end to end."""
+    if not (available(recipe) and available(f"overlays/{overlay}")):
+        pytest.skip(f"the data for {recipe} or what overlays/{overlay} needs is not installed")
+    monkeypatch.chdir(tmp_path)
+    extra = overrides(recipe, tmp_path)
+    if overlay == "letters":  # the overlay's own words, not the two the override names
+        at = extra.index("--data.init_args.words")
+        extra = extra[:at] + extra[at + 2:]
+    argv = ["fit", "-c", str(RECIPES / f"{recipe}.yaml"), "-c", str(RECIPES / "overlays" / f"{overlay}.yaml"),
+            "--trainer.fast_dev_run", "true", "--trainer.accelerator", "cpu", *extra]
     assert main(argv) == 0
 
 
@@ -109,3 +133,15 @@ def test_transfer_recipe_trains_on_espeak_and_reports_flite_voices(tmp_path, mon
     speakers = [r["speaker"] for r in csv.DictReader(open(report / "per_speaker.csv"))]
     assert speakers == ["flite-awb", "flite-slt"], "the test set is flite's voices alone"
     assert {r["class"] for r in csv.DictReader(open(report / "per_class.csv"))} == {"no", "yes"}
+
+
+def test_the_audio_net_takes_its_sample_rate_from_the_datamodule(tmp_path, monkeypatch):
+    from blackmagic.harness.cli import BlackmagicCLI
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["-c", str(RECIPES / "audio_folder.yaml"), "--data.init_args.sample_rate", "8000",
+            "--trainer.accelerator", "cpu", *overrides("audio_folder", tmp_path)]
+    cli = BlackmagicCLI(args=argv, run=False)
+    assert cli.datamodule.sample_rate == 8000
+    assert {m.front.sample_rate for m in cli.model.members} == {8000}
+    assert cli.model.members[0].front.mel.sample_rate == 8000
