@@ -1,5 +1,6 @@
 """The ``blackmagic`` command: LightningCLI subcommands (fit, validate, test, predict) plus ``train`` (fit then
-test), ``preview`` (a picture of a spec) and ``export`` (TorchScript, ONNX and a size report)."""
+test), ``robustness`` (corruption suites), ``preview`` (a picture of a spec) and ``export`` (torch.export
+``.pt2``, ONNX and a size report)."""
 from __future__ import annotations
 
 import sys

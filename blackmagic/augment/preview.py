@@ -22,21 +22,20 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".ti
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 
 
-def find_spec(document: Any, top: bool = True) -> list | None:
-    """The op list in a spec file or a recipe: the document itself if it is a list, else the first
-    ``augment`` / ``audio_augment`` / ``spec_augment`` key found in its (nested) mappings."""
+def find_specs(document: Any, top: bool = True) -> list[list]:
+    """The op lists in a spec file or a recipe: the document itself if it is a list, else every ``augment`` /
+    ``audio_augment`` / ``spec_augment`` value in its (nested) mappings, in document order."""
     if isinstance(document, list):
-        return document if top else None
+        return [document] if top else []
     if not isinstance(document, dict):
-        return None
-    for key in SPEC_KEYS:
-        if key in document:
-            return document[key]
-    for value in document.values():
-        found = find_spec(value, top=False)
-        if found is not None:
-            return found
-    return None
+        return []
+    found = []
+    for key, value in document.items():
+        if key in SPEC_KEYS and isinstance(value, list):
+            found.append(value)
+        else:
+            found += find_specs(value, top=False)
+    return found
 
 
 def load_inputs(path: Path, count: int, sample_rate: int, seconds: float | None, size: int | None):
@@ -157,14 +156,17 @@ def preview(spec_path: Path, input_path: Path, out: Path, draws: int = 4, count:
     """Render the preview and return every file written (the PNG, and WAVs for audio)."""
     if not spec_path.is_file():
         raise FileNotFoundError(f"preview: no spec file {spec_path}")
-    spec = find_spec(yaml.safe_load(spec_path.read_text()))
-    if spec is None:
+    specs = find_specs(yaml.safe_load(spec_path.read_text()))
+    if not specs:
         raise ValueError(f"preview: {spec_path} holds no list of ops (nor an augment: / audio_augment: key)")
     kind, files, batch = load_inputs(input_path, count, sample_rate, seconds, size)
-    pipe = Pipeline(spec, seed=seed, sample_rate=sample_rate)
     expected = "audio" if kind == "audio" else "image"
-    if pipe.domain not in (None, expected):
-        raise ValueError(f"preview: {spec_path} holds {pipe.domain} ops but {input_path} holds {kind}")
+    pipes = [Pipeline(spec, seed=seed, sample_rate=sample_rate) for spec in specs]
+    # a recipe may hold several specs (the data's augment, a net's spec_augment): the one for these inputs
+    pipe = next((p for p in pipes if p.domain in (None, expected)), None)
+    if pipe is None:
+        held = ", ".join(sorted({str(p.domain) for p in pipes}))
+        raise ValueError(f"preview: {spec_path} holds {held} ops but {input_path} holds {kind}")
     if pipe.needs_fit:
         pipe.fit(batch)  # ZCA needs data: fit on the inputs themselves for the picture
     outputs = [pipe(batch) for _ in range(draws)]

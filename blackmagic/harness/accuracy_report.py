@@ -63,26 +63,21 @@ class AccuracyReport(L.Callback):
         self.written: list[Path] = []
         self._preds: list[torch.Tensor] = []
         self._labels: list[torch.Tensor] = []
-        self._want = False
-        self._hook = None
 
     # ---- collecting -----------------------------------------------------------------------------------
     def on_test_epoch_start(self, trainer, pl_module) -> None:
         self._preds, self._labels, self.written = [], [], []
-        self._hook = pl_module.register_forward_hook(self._capture)
 
-    def on_test_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx: int = 0) -> None:
-        self._want = dataloader_idx == 0  # the clean test set; the shifted copies have their own metrics
-        if self._want:
-            self._labels.append(batch[1].detach())
-
-    def _capture(self, module, inputs, output) -> None:
-        if self._want:  # the first forward pass of the batch: the prediction test_step scores
-            self._preds.append(output.detach().argmax(-1))
-            self._want = False
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx: int = 0) -> None:
+        if dataloader_idx != 0:  # the clean test set; the shifted copies have their own metrics
+            return
+        if not isinstance(outputs, torch.Tensor):
+            raise TypeError(f"AccuracyReport: {type(pl_module).__name__}.test_step must return the batch's class "
+                            f"probabilities or logits (B, K), as ClassifierModule does; it returned {type(outputs).__name__}")
+        self._preds.append(outputs.detach().argmax(-1))
+        self._labels.append(batch[1].detach())
 
     def on_test_epoch_end(self, trainer, pl_module) -> None:
-        self._hook.remove()
         names = list(pl_module.class_names)
         data_names = getattr(trainer.datamodule, "class_names", None) or names
         mapping = label_map(data_names, names)

@@ -69,7 +69,7 @@ class LastCheckpoint(Checkpoint):
     def _save(self, trainer: L.Trainer) -> None:
         if trainer.fast_dev_run or trainer.sanity_checking:  # as ModelCheckpoint: no files from a dry run
             return
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)  # the whole state, to resume
         self._last_save = time.monotonic()
 
 

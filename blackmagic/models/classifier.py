@@ -102,6 +102,7 @@ class ClassifierModule(L.LightningModule):
             self._evaluate(name.replace("test", "test_member1", 1), (x, y), each[0])
         if self.hparams.mc_dropout:
             self._evaluate(name.replace("test", "test_mc", 1), (x, y), self.mc_dropout_probs(x))
+        return each.mean(0)  # the batch's probabilities, for callbacks (AccuracyReport)
 
     def predict_step(self, batch, batch_idx, dataloader_idx: int = 0):
         probs = self(batch[0])

@@ -79,3 +79,15 @@ def test_cli_reports_what_it_wrote_and_exits_2_on_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--spec", str(tmp_path / "nope.yaml"), "--input", str(tmp_path / "img")])
     assert stop.value.code == 2 and "no spec file" in capsys.readouterr().err
+
+
+def test_a_recipe_with_a_spectrogram_spec_previews_its_waveform_augment(tmp_path):
+    """A keyword recipe holds the net's spec_augment and the data's augment: audio inputs get the latter."""
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("model:\n  init_args:\n    net:\n      init_args:\n        spec_augment: [{time_mask: {width: [0, 4]}}]\n"
+                      "data:\n  init_args:\n    augment: [{gain: {db: [-6, -6]}}]\n")
+    clip = np.sin(np.linspace(0, 400, 8000)).astype(np.float32) * 0.5
+    soundfile.write(tmp_path / "tone.wav", clip, 8000)
+    written = preview(recipe, tmp_path / "tone.wav", tmp_path / "grid.png", draws=1, sample_rate=8000)
+    out, _ = soundfile.read(written[1], dtype="float32")
+    assert np.allclose(out, clip * 10 ** (-6 / 20), atol=1e-3)  # the gain ran, not a mask

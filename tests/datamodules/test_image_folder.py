@@ -78,3 +78,14 @@ def test_bad_data_errors_name_the_file(tmp_path):
     dm = ImageFolderDataModule(str(root), size=None, cache_dir=str(tmp_path / "cache2"))
     with pytest.raises(DataError, match="odd.png: 30x30 pixels where the other images are 24x20; set size"):
         dm.prepare_data()
+
+
+def test_a_whole_image_folder_is_the_test_set_with_test_root(tmp_path):
+    folder = make_tree(tmp_path / "other", per_class=5)
+    dm = ImageFolderDataModule(None, test_root=str(folder), size=16, channels=3, cache_dir=str(tmp_path / "c"),
+                               batch_size=4)
+    assert dm.class_names == ["cat", "dog"]
+    dm.prepare_data()
+    dm.setup("test")
+    labels = [y for _, ys in dm.test_dataloader()[0] for y in ys.tolist()]
+    assert sorted(labels) == [0] * 5 + [1] * 5  # every file, none split off

@@ -129,3 +129,20 @@ def test_an_audio_recipe_gets_the_audio_suite(tmp_path):
     rows = robustness(recipe, [ckpt])
     audio = read_suite("audio")
     assert [(r.corruption, r.severity) for r in rows[1:]] == [(c.corruption, c.severity) for c in audio.cells]
+
+
+def test_a_checkpoint_of_other_model_settings_is_refused_naming_them(work, tmp_path):
+    flipped = tmp_path / "flipped.yaml"
+    flipped.write_text(work["recipe"].read_text().replace("    net: {class_path: tests.harness.helpers.PooledNet}\n",
+                                                          "    net: {class_path: tests.harness.helpers.PooledNet}\n"
+                                                          "    test_time_flip: true\n", 1))
+    other = train_checkpoint(flipped, tmp_path / "flipped.ckpt", epochs=1)
+    with pytest.raises(ValueError, match=r"flipped.ckpt was trained with other model settings .*test_time_flip "
+                                         r"\(checkpoint True, recipe False\)"):
+        robustness(work["recipe"], [work["early"], other], work["suite"])
+    # tested with its own recipe, its report goes beside the others
+    robustness(flipped, [other], work["suite"], tmp_path / "own")
+    assert main(["robustness", "-c", str(work["recipe"]), "--ckpt", str(work["late"]), "--suite", str(work["suite"]),
+                 "--with-report", str(tmp_path / "own" / "robustness.csv"), "--out", str(tmp_path / "both")]) == 0
+    both = read_csv(tmp_path / "both" / "robustness.csv")
+    assert {r["checkpoint"] for r in both} == {str(other), str(work["late"])} and len(both) == 10

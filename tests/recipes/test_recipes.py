@@ -85,7 +85,7 @@ def test_overlay_fast_dev_run(recipe, overlay, tmp_path, monkeypatch):
 def test_train_writes_the_run_folder_and_export_reads_it(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     argv = ["train", "-c", str(RECIPES / "fashion_mnist.yaml"), "--trainer.max_epochs", "1",
-            "--trainer.limit_train_batches", "5", "--trainer.limit_val_batches", "2", "--trainer.limit_test_batches", "2",
+            "--trainer.check_val_every_n_epoch", "1", "--trainer.limit_train_batches", "5", "--trainer.limit_val_batches", "2", "--trainer.limit_test_batches", "2",
             "--trainer.accelerator", "cpu"]
     assert main(argv) == 0
     run = tmp_path / "runs" / "fashion_mnist" / "version_0"
@@ -94,9 +94,9 @@ def test_train_writes_the_run_folder_and_export_reads_it(tmp_path, monkeypatch, 
     rows = list(csv.DictReader(open(run / "metrics.csv")))
     tested = [r for r in rows if r.get("test_acc")]
     assert tested and 0 <= float(tested[-1]["test_acc"]) <= 1
-    assert {"test_rotated_acc", "test_noisy_acc", "test_blurred_acc"} <= set(rows[0])
+    assert {"test_rotate_3_acc", "test_noise_3_acc", "test_chain_3_acc"} <= set(rows[0])  # the images suite
     out = capsys.readouterr().out
-    assert "test_acc" in out and str(Path("runs") / "fashion_mnist" / "version_0") in out
+    assert "test_acc" in out and "suite mean" in out and str(Path("runs") / "fashion_mnist" / "version_0") in out
 
     assert main(["train", "-c", str(RECIPES / "fashion_mnist.yaml"), "--trainer.fast_dev_run", "true",
                  "--trainer.accelerator", "cpu"]) == 0  # fast_dev_run writes no run folder

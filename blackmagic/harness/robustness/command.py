@@ -10,7 +10,7 @@ from rich.console import Console
 from ...augment import SpecError
 from ..checkpoint_io import CheckpointError
 from .evaluate import robustness
-from .results import terminal_table
+from .results import read_csv, terminal_table
 
 EPILOG = """Any other option is passed to the recipe (LightningCLI), e.g. --trainer.accelerator cpu or
 --data.init_args.batch_size 128. Writes DIR/robustness.csv (checkpoint, corruption, severity, accuracy, nll,
@@ -24,13 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-c", "--config", required=True, help="the recipe (LightningCLI YAML)")
     ap.add_argument("--ckpt", required=True, help="the checkpoint to test")
     ap.add_argument("--compare", nargs="+", default=[], metavar="CKPT", help="more checkpoints, side by side")
+    ap.add_argument("--with-report", nargs="+", default=[], metavar="CSV", type=Path,
+                    help="earlier robustness.csv files (checkpoints of other recipes) to show beside these")
     ap.add_argument("--suite", default=None,
                     help="a suite YAML or a built-in suite (images, audio); default: the one for the recipe's data")
     ap.add_argument("--out", type=Path, required=True, metavar="DIR",
                     help="folder for robustness.csv and robustness.png")
     args, overrides = ap.parse_known_args(sys.argv[1:] if argv is None else argv)
     try:
-        rows = robustness(args.config, [args.ckpt, *args.compare], args.suite, args.out, overrides)
+        earlier = [row for path in args.with_report for row in read_csv(path)]
+        rows = robustness(args.config, [args.ckpt, *args.compare], args.suite, args.out, overrides, earlier)
     except (FileNotFoundError, CheckpointError, SpecError, ValueError) as e:
         ap.error(str(e))
     console = Console()

@@ -10,6 +10,7 @@ import importlib
 from pathlib import Path
 from typing import Any, Sequence
 
+import torch
 from jsonargparse import Namespace
 
 from ...augment import SpecError
@@ -40,7 +41,7 @@ class ReportCLI(BlackmagicCLI):
 
 
 def robustness(recipe: str | Path, checkpoints: Sequence[str | Path], suite: Any = None,
-               out: str | Path | None = None, overrides: Sequence[str] = ()) -> list[Row]:
+               out: str | Path | None = None, overrides: Sequence[str] = (), earlier: Sequence[Row] = ()) -> list[Row]:
     """Test every checkpoint on the recipe's test set, clean and under every cell of ``suite``.
 
     Args:
@@ -50,6 +51,7 @@ def robustness(recipe: str | Path, checkpoints: Sequence[str | Path], suite: Any
             ``augment.suite``); ``None``: the built-in suite for the datamodule's kind.
         out: if given, ``robustness.csv`` and ``robustness.png`` are written into this folder.
         overrides: extra command-line options for the recipe (``--trainer.accelerator cpu``, ...).
+        earlier: rows of earlier reports (``results.read_csv``) to put beside these in the CSV and the heatmap.
 
     Returns:
         The table: per checkpoint, the clean row (``corruption='clean'``, severity 0) and one row per cell.
@@ -57,6 +59,8 @@ def robustness(recipe: str | Path, checkpoints: Sequence[str | Path], suite: Any
     Raises:
         FileNotFoundError: a checkpoint does not exist (the message names it).
         SpecError: the suite is invalid (the message names the corruption, the severity and the key).
+        ValueError: a checkpoint was trained with other model settings than the recipe's (the message names
+            them): its numbers would be those of another model; test it with its own recipe.
     """
     paths = [str(c) for c in checkpoints]
     if not paths:
@@ -78,8 +82,10 @@ def robustness(recipe: str | Path, checkpoints: Sequence[str | Path], suite: Any
             raise
         raise found from None
     trainer, model, data = cli.trainer, cli.model, cli.datamodule
-    rows: list[Row] = []
+    rows: list[Row] = list(earlier)
+    recipe_model = _flat(cli.config.model.as_dict())
     for path in paths:
+        _same_model(path, recipe, recipe_model)
         results = trainer.test(model, datamodule=data, ckpt_path=path, weights_only=False, verbose=False)
         found = rows_of(path, {k: v for r in results for k, v in r.items()}, data.test_suite)
         if len(found) != 1 + len(data.test_suite.cells):
@@ -90,6 +96,49 @@ def robustness(recipe: str | Path, checkpoints: Sequence[str | Path], suite: Any
         write_csv(rows, Path(out) / "robustness.csv")
         save_heatmap(rows, Path(out) / "robustness.png")
     return rows
+
+
+# Model settings not compared: those set from the data, and those that only shape training.
+LINKED = ("class_names", "in_channels", "sample_rate")
+TRAINING_ONLY = ("lr", "weight_decay", "label_smoothing", "net.init_args.spec_augment", "channels_last")  # + layout
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, dict):
+        return {k: v for key, value in tree.items() if not key.startswith("_")
+                for k, v in _flat(value, f"{prefix}{key}.").items()}
+    return {prefix[:-1]: list(tree) if isinstance(tree, tuple) else tree}
+
+
+def _settings(flat: dict[str, Any]) -> dict[str, Any]:
+    kept = {}
+    for key, value in flat.items():
+        name = key.removeprefix("init_args.")
+        if name.split(".")[0] not in LINKED and not name.startswith(TRAINING_ONLY):
+            kept[key] = value
+    return kept
+
+
+def _same_model(path: str, recipe: str | Path, recipe_model: dict[str, Any]) -> None:
+    """Refuse a checkpoint whose saved model settings (LightningCLI's, in its hyper_parameters) differ from the
+    recipe's: the recipe's model would hold its weights but compute something else (a front end, a flip)."""
+    saved = torch.load(path, map_location="cpu", weights_only=False).get("hyper_parameters", {})
+    if "_class_path" not in saved:
+        return  # not saved by a recipe: nothing to compare
+    theirs = _settings({"class_path": saved["_class_path"], **{f"init_args.{k}": v for k, v in _flat(saved).items()}})
+    ours = _settings(recipe_model)
+    unset = object()
+    differ = []
+    for key in sorted(set(ours) | set(theirs)):
+        a, b = theirs.get(key, unset), ours.get(key, unset)
+        # a setting only one side knows (added since) differs only where it is switched on
+        if a != b and not (unset in (a, b) and (a if b is unset else b) in (None, False, 0)):
+            differ.append(f"{key} (checkpoint {'unset' if a is unset else repr(a)}, "
+                          f"recipe {'unset' if b is unset else repr(b)})")
+    if differ:
+        raise ValueError(f"robustness: {path} was trained with other model settings than {recipe}: "
+                         f"{'; '.join(differ)}. Test it with the recipe it was trained with (its run folder's "
+                         "config.yaml) and put the reports side by side with --with-report")
 
 
 def _spec_error(error: BaseException | None) -> SpecError | None:

@@ -97,3 +97,20 @@ def terminal_table(rows: list[Row]) -> Table:
 
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}"
+
+
+def read_csv(path: Path) -> list[Row]:
+    """The rows of an earlier ``robustness.csv`` (e.g. a checkpoint tested with its own recipe)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"robustness: no such report {path}")
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames != COLUMNS:
+            raise ValueError(f"robustness: {path} is not a robustness.csv: its columns are {reader.fieldnames}, "
+                             f"expected {COLUMNS}")
+        try:
+            return [Row(r["checkpoint"], r["corruption"], int(r["severity"]), float(r["accuracy"]), float(r["nll"]),
+                        float(r["ece"])) for r in reader]
+        except ValueError as e:
+            raise ValueError(f"robustness: {path} line {reader.line_num}: {e}") from None
