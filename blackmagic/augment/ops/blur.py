@@ -9,8 +9,8 @@ from ..params import NumberParam, RangeParam
 
 @register
 class Blur(Op):
-    """Gaussian blur with a per-sample sigma (pixels), separable, reflect border: Kornia's
-    ``gaussian_blur2d``. The kernel size defaults to ``2 * ceil(3 * sigma_max) + 1``.
+    """For out-of-focus and soft images: Gaussian blur with a per-sample sigma (pixels), separable, reflect
+    border: Kornia's ``gaussian_blur2d``. The kernel size defaults to ``2 * ceil(3 * sigma_max) + 1``.
 
     Spec: ``blur: {sigma: [0.1, 2.0], kernel_size: 13, p: 0.3}``
     """

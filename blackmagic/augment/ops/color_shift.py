@@ -18,7 +18,8 @@ CHROMA = DeviceConstants(A=_A, B=_B, C=_C)
 
 @register
 class ColorShift(Op):
-    """Brightness, contrast, saturation, hue and per-channel shift, fused into one affine colour map.
+    """For lighting and cameras that differ: brightness, contrast, saturation, hue and per-channel shift, fused
+    into one affine colour map.
 
     Per sample: ``y = b * (0.5 + c * (x - 0.5))`` (contrast about mid-grey, then brightness, as DALI's
     ``brightness_contrast``), then saturation ``s`` and hue ``h`` (fraction of a full turn) in YIQ space, then

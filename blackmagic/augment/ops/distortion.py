@@ -9,7 +9,8 @@ from ..waveshaping import tanh_distortion
 
 @register
 class Distortion(Op):
-    """Waveshaping distortion with a per-sample ``amount`` in [0, 1].
+    """For overdriven microphones and clipped recordings: waveshaping distortion with a per-sample ``amount``
+    in [0, 1].
 
     ``mode: tanh`` is audiomentations ``TanhDistortion`` (amount = its ``distortion``: gain set from the
     ``100 - 99 * amount`` percentile of ``|x|``, tanh, then RMS restored). ``mode: clip`` is

@@ -5,7 +5,8 @@ from ..params import ChoiceParam
 
 @register
 class Flip(GeometricOp):
-    """Mirror the image left-right (``axis: horizontal``) or top-bottom (``axis: vertical``).
+    """For classes a mirror image does not change: mirror the image left-right (``axis: horizontal``) or
+    top-bottom (``axis: vertical``).
 
     Spec: ``flip: {axis: horizontal, p: 0.5}``
     """

@@ -6,7 +6,8 @@ from ..params import RangeParam
 
 @register
 class Gain(Op):
-    """Multiply the waveform by a per-sample gain in decibels (audiomentations ``Gain``).
+    """For speakers near and far from the microphone: multiply the waveform by a per-sample gain in decibels
+    (audiomentations ``Gain``).
 
     Spec: ``gain: {db: [-12, 12], p: 0.5}`` (a scalar ``g`` means ``[-g, g]``)
     """

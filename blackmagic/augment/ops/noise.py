@@ -7,7 +7,8 @@ from ..random16 import standard_normal
 
 @register
 class Noise(Op):
-    """Additive Gaussian noise with a per-sample standard deviation, in [0, 1] pixel units.
+    """For sensor noise and grain: additive Gaussian noise with a per-sample standard deviation, in [0, 1]
+    pixel units.
 
     Spec: ``noise: {std: [0.0, 0.08], p: 0.5}``
 

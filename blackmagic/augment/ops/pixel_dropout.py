@@ -7,7 +7,8 @@ from ..random16 import bernoulli
 
 @register
 class PixelDropout(Op):
-    """Zero each pixel (all its channels together) with a per-sample probability ``rate``.
+    """For dead pixels, dust and small occlusions: zero each pixel (all its channels together) with a per-sample
+    probability ``rate``.
 
     Spec: ``pixel_dropout: {rate: [0.0, 0.05], p: 0.5}``
     """

@@ -7,8 +7,8 @@ from ..params import RangeParam
 
 @register
 class Rotate(GeometricOp):
-    """Rotate about the image centre by a per-sample angle in degrees (positive = counter-clockwise as
-    displayed), bilinear with zero padding: Kornia's ``rotate``.
+    """For objects seen at an angle: rotate about the image centre by a per-sample angle in degrees
+    (positive = counter-clockwise as displayed), bilinear with zero padding: Kornia's ``rotate``.
 
     Spec: ``rotate: {degrees: 30, p: 0.5}`` (a scalar ``d`` means ``[-d, d]``)
     """

@@ -5,7 +5,7 @@ from ..params import RangeParam
 
 @register
 class Scale(GeometricOp):
-    """Zoom about the image centre by a per-sample factor (> 1 enlarges), zero fill.
+    """For objects nearer or farther: zoom about the image centre by a per-sample factor (> 1 enlarges), zero fill.
 
     Spec: ``scale: {factor: 0.1, p: 0.5}`` (a scalar ``x`` means ``[1 - x, 1 + x]``)
     """

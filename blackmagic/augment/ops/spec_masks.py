@@ -7,7 +7,8 @@ from ..params import NumberParam, RangeParam
 
 
 class SpecMask(Op):
-    """Fill ``count`` bands of per-sample random width (whole bins) at random positions with ``value``."""
+    """SpecAugment, so that no one time span or frequency band decides: fill ``count`` bands of per-sample
+    random width (whole bins) at random positions with ``value``."""
 
     domain = "spectrogram"
     axis: int

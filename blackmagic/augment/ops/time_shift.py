@@ -11,8 +11,9 @@ MIN_FADE = 0.00025
 
 @register
 class TimeShift(Op):
-    """Shift audio in time, as audiomentations ``Shift``: positive = later, rounded to whole samples, with
-    rollover (wrap around) or zero fill, and an optional fade (seconds) at the stitch.
+    """For words that start anywhere in the clip: shift audio in time, as audiomentations ``Shift``: positive =
+    later, rounded to whole samples, with rollover (wrap around) or zero fill, and an optional fade (seconds)
+    at the stitch.
 
     Spec: ``time_shift: {shift: [-0.1, 0.1], unit: fraction, rollover: true, fade: 0.0, p: 0.5}`` where
     ``unit`` is ``fraction`` (of the clip length), ``seconds`` or ``samples``; a scalar ``s`` means ``[-s, s]``.

@@ -5,7 +5,7 @@ from ..params import ChoiceParam, RangeParam
 
 @register
 class Translate(GeometricOp):
-    """Shift the image by per-sample offsets (positive x = right, positive y = down), zero fill.
+    """For objects off centre: shift the image by per-sample offsets (positive x = right, positive y = down), zero fill.
 
     Spec: ``translate: {x: 2, y: 2, unit: pixels, p: 0.5}`` (scalars mean ``[-v, v]``; ``unit`` is
     ``pixels`` or ``fraction`` of the width / height)

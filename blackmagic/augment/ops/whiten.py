@@ -7,7 +7,8 @@ from ..params import ChoiceParam, NumberParam, RangeParam
 
 @register
 class Whiten(Op):
-    """Whitening blended with the original by a per-sample ``strength`` (1 = fully whitened).
+    """For a net that should not lean on pixel correlations: whitening blended with the original by a per-sample
+    ``strength`` (1 = fully whitened).
 
     ``mode: zca`` uses a ZCA transform fitted on training images (Kornia's ``zca_mean``; call
     ``pipeline.fit(train_images)`` once before use). ``mode: standardize`` gives each image zero mean and unit
