@@ -1,12 +1,12 @@
 import torch
 
-from ..beta import beta_at, quantile_table
-from ..op import Op, Params, register
+from ..beta import BetaMixOp
+from ..op import Params, register
 from ..params import NumberParam
 
 
 @register
-class CutMix(Op):
+class CutMix(BetaMixOp):
     """CutMix: a box of each image is replaced by the same box of its neighbour in the batch, and the labels are
     mixed by the box's area, so the model must use the whole object (robust to occlusion, better localisation).
 
@@ -21,19 +21,13 @@ class CutMix(Op):
 
     name = "cutmix"
     domain = "image"
-    mixes_batch = True
     params = {"alpha": NumberParam(1.0, low=1e-3)}
-    dali_unsupported = "mixes samples and labels across the batch; apply it after the DALI iterator (torch backend)"
-
-    def validate(self):
-        self.betas = quantile_table(self.cfg["alpha"])
 
     def columns(self):
-        return 4  # the gate, the mixing weight and the box centre (x, y)
+        return super().columns() + 2  # and the box centre (x, y)
 
     def draw(self, d, active):
-        return {"active": active & (d.col(0) < self.cfg["p"]), "lam": beta_at(self.betas, d.col(1)),
-                "cx": d.col(2), "cy": d.col(3)}
+        return {**super().draw(d, active), "cx": d.col(2), "cy": d.col(3)}
 
     def mix(self, x, targets, partner_x, partner_targets, p: Params) -> tuple[torch.Tensor, torch.Tensor]:
         B, _, H, W = x.shape

@@ -1,12 +1,12 @@
 import torch
 
-from ..beta import beta_at, quantile_table
-from ..op import Op, Params, per_sample, register
+from ..beta import BetaMixOp
+from ..op import Params, per_sample, register
 from ..params import NumberParam
 
 
 @register
-class Mixup(Op):
+class Mixup(BetaMixOp):
     """mixup: each sample is blended with its neighbour in the batch, and so are their labels, so the model
     learns linear behaviour between classes (smoother, better calibrated, less overconfident).
 
@@ -29,18 +29,7 @@ class Mixup(Op):
 
     name = "mixup"
     domain = "any"
-    mixes_batch = True
     params = {"alpha": NumberParam(0.2, low=1e-3)}
-    dali_unsupported = "mixes samples and labels across the batch; apply it after the DALI iterator (torch backend)"
-
-    def validate(self):
-        self.betas = quantile_table(self.cfg["alpha"])
-
-    def columns(self):
-        return 2  # the gate and the mixing weight
-
-    def draw(self, d, active):
-        return {"active": active & (d.col(0) < self.cfg["p"]), "lam": beta_at(self.betas, d.col(1))}
 
     def mix(self, x, targets, partner_x, partner_targets, p: Params) -> tuple[torch.Tensor, torch.Tensor]:
         lam = torch.where(p["active"], p["lam"], 1.0)  # (B,)
