@@ -42,7 +42,7 @@ class PooledNet(nn.Module):
         return self.linear(pooled.flatten(1))
 
 
-RECIPE = """\
+TRAINER = """\
 seed_everything: 0
 trainer:
   accelerator: cpu
@@ -50,6 +50,9 @@ trainer:
   enable_progress_bar: false
   enable_model_summary: false
   use_distributed_sampler: false
+"""  # the head of the small test recipes: a quiet CPU trainer
+
+RECIPE = TRAINER + """\
 model:
   class_path: blackmagic.models.ClassifierModule
   init_args:

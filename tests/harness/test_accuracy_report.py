@@ -9,24 +9,17 @@ import soundfile
 from blackmagic.cli import main
 from blackmagic.harness.accuracy_report import AccuracyReport, confusion_figure
 
-from .helpers import train_checkpoint
+from .helpers import TRAINER, train_checkpoint
 
 RATE = 8000
 FREQS = {"high": 1800.0, "low": 250.0, "mid": 700.0}
-RECIPE = """\
-seed_everything: 0
-trainer:
-  accelerator: cpu
-  devices: 1
-  enable_progress_bar: false
-  enable_model_summary: false
-  use_distributed_sampler: false
+RECIPE = TRAINER + """\
 model:
   class_path: blackmagic.models.ClassifierModule
   init_args:
     net:
       class_path: blackmagic.models.AudioNet
-      init_args: {sample_rate: 8000, n_mels: 20, widths: [8, 16, 32, 32]}
+      init_args: {n_mels: 20, widths: [8, 16, 32, 32]}  # the sample rate comes from the data
 data:
   class_path: blackmagic.datamodules.AudioFolderDataModule
   init_args: {root: ROOT, sample_rate: 8000, seconds: 0.25, batch_size: 8, cache_dir: CACHE}
