@@ -10,11 +10,11 @@ import importlib
 from pathlib import Path
 from typing import Any, Sequence
 
-import torch
 from jsonargparse import Namespace
 
 from ...augment import SpecError
 from ...augment.suite import default_suite, read_suite
+from ..checkpoint_io import read_checkpoint
 from ..cli import BlackmagicCLI
 from .heatmap import save_heatmap
 from .results import Row, rows_of, write_csv
@@ -122,7 +122,7 @@ def _settings(flat: dict[str, Any]) -> dict[str, Any]:
 def _same_model(path: str, recipe: str | Path, recipe_model: dict[str, Any]) -> None:
     """Refuse a checkpoint whose saved model settings (LightningCLI's, in its hyper_parameters) differ from the
     recipe's: the recipe's model would hold its weights but compute something else (a front end, a flip)."""
-    saved = torch.load(path, map_location="cpu", weights_only=False).get("hyper_parameters", {})
+    saved = read_checkpoint(path).get("hyper_parameters", {})
     if "_class_path" not in saved:
         return  # not saved by a recipe: nothing to compare
     theirs = _settings({"class_path": saved["_class_path"], **{f"init_args.{k}": v for k, v in _flat(saved).items()}})
