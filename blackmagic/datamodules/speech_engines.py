@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import DataError
+from . import espeak_variants
 
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 LETTERS = list("abcdefghijklmnopqrstuvwxyz")
@@ -41,14 +42,27 @@ def _exe(name: str) -> str:
     return exe
 
 
+def _run(command: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True)
+
+
 class Espeak:
     """espeak-ng's voice variants (``en-us+NAME``), each clip in one of eight English accents, at a pitch (``-p``,
-    0-99) and speed (``-s``, words per minute) drawn per clip."""
+    0-99) and speed (``-s``, words per minute) drawn per clip; with ``tract`` (a range of formant frequency
+    factors) each clip's variant also gets its formants moved, a new vocal tract per clip (``espeak_variants``),
+    each formant by a further factor within ``1 +- tract_jitter``."""
 
     name = "espeak-ng"
 
-    def __init__(self, pitch: list[int], speed: list[int]):
-        self.pitch, self.speed = pitch, speed
+    def __init__(self, pitch: list[int], speed: list[int], tract: list[float] | None = None,
+                 tract_jitter: float = 0.0):
+        self.pitch, self.speed, self.tract, self.tract_jitter = pitch, speed, tract, tract_jitter
+        self.data: Path | None = None
+
+    def prepare(self, scratch: Path) -> None:
+        """Make the private data folder the moved variants are written into (only with ``tract``)."""
+        if self.tract is not None:
+            self.data = espeak_variants.private_data(scratch / "espeak-ng")
 
     def voices(self) -> list[str]:
         listing = subprocess.run([_exe("espeak-ng"), "--voices=variant"], capture_output=True, text=True,
@@ -56,8 +70,24 @@ class Espeak:
         return sorted({m.group(1) for line in listing.splitlines() if (m := re.search(r"!v/(\S+)\s*$", line))})
 
     def draw(self, rng: np.random.Generator) -> dict:
-        return {"accent": ESPEAK_ACCENTS[rng.integers(len(ESPEAK_ACCENTS))], "pitch": int(rng.integers(*self.pitch)),
-                "speed": int(rng.integers(*self.speed))}
+        delivery = {"accent": ESPEAK_ACCENTS[rng.integers(len(ESPEAK_ACCENTS))],
+                    "pitch": int(rng.integers(*self.pitch)), "speed": int(rng.integers(*self.speed))}
+        if self.tract is not None:
+            delivery["tract"] = espeak_variants.draw_tract(rng, self.tract, self.tract_jitter)
+        return delivery
+
+    def say(self, text: str, voice: str, delivery: dict, out: Path) -> subprocess.CompletedProcess:
+        """Say ``text`` into the WAV file ``out``; a moved tract's variant exists only meanwhile (espeak-ng lists
+        at most 350 voices)."""
+        if "tract" not in delivery:
+            return _run(self.command(text, voice, delivery, out))
+        if self.data is None:
+            raise RuntimeError("Espeak.prepare(scratch) must run before a clip with a moved tract is said")
+        variant = espeak_variants.write_variant(self.data, voice, delivery["tract"], f"bm-{out.stem}")
+        try:
+            return _run(["espeak-ng", "--path", str(self.data)] + self.command(text, variant, delivery, out)[1:])
+        finally:
+            espeak_variants.remove_variant(self.data, variant)
 
     def command(self, text: str, voice: str, delivery: dict, out: Path) -> list[str]:
         return ["espeak-ng", "-v", f"{delivery['accent']}+{voice}", "-p", str(delivery["pitch"]),
@@ -79,9 +109,16 @@ class Flite:
         names = listing.split(":", 1)[-1].split()
         return sorted(set(names) - FLITE_CLOCK_ONLY)
 
+    def prepare(self, scratch: Path) -> None:
+        """Nothing to prepare."""
+
     def draw(self, rng: np.random.Generator) -> dict:
         return {"accent": "", "pitch": round(float(rng.uniform(*self.pitch)), 3),
                 "speed": round(float(rng.uniform(*self.duration)), 3)}
+
+    def say(self, text: str, voice: str, delivery: dict, out: Path) -> subprocess.CompletedProcess:
+        """Say ``text`` into the WAV file ``out``."""
+        return _run(self.command(text, voice, delivery, out))
 
     def command(self, text: str, voice: str, delivery: dict, out: Path) -> list[str]:
         return ["flite", "-voice", voice, "--setf", f"f0_shift={delivery['pitch']}",

@@ -12,7 +12,6 @@ import csv
 import hashlib
 import json
 import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,6 +48,10 @@ class SpokenKeywordsDataModule(AudioFolderDataModule):
         held_out_voices: whole voices an engine gives each held-out split it shares with ``train``; a number
             for every engine or a mapping ``{engine: number}``.
         pitch, speed: espeak-ng's ``-p`` (0-99) and ``-s`` (words per minute) ranges.
+        tract: a range of formant frequency factors, e.g. ``[0.85, 1.2]``: each espeak-ng clip is said by its
+            voice with every formant moved by one factor drawn from it (a longer or shorter vocal tract), times
+            one within ``1 +- tract_jitter`` per formant (the tract's shape), so no two clips share a voice.
+            Default ``None``: the installed voices as they are.
         flite_pitch, flite_duration: flite's pitch factor (``f0_shift``) and duration factor
             (``duration_stretch``, > 1 slower) ranges.
         root: where to write the set; default a folder under the cache named by the settings.
@@ -59,6 +62,7 @@ class SpokenKeywordsDataModule(AudioFolderDataModule):
                  voices: list[str] | None = None, splits: dict[str, list[str]] | None = None,
                  clips_per_voice: int = 4, held_out_voices: int | dict[str, int] = 12,
                  pitch: list[int] = (25, 75), speed: list[int] = (120, 210),
+                 tract: list[float] | None = None, tract_jitter: float = 0.05,
                  flite_pitch: list[float] = (0.85, 1.2), flite_duration: list[float] = (0.85, 1.2),
                  root: str | None = None, **kwargs):
         self.words = self._words(words)
@@ -68,9 +72,12 @@ class SpokenKeywordsDataModule(AudioFolderDataModule):
         self.voices, self.clips_per_voice = voices, clips_per_voice
         self.pitch, self.speed = list(pitch), list(speed)
         self.flite_pitch, self.flite_duration = list(flite_pitch), list(flite_duration)
+        self.tract, self.tract_jitter = self._tract(tract, tract_jitter)
         settings = [2, self.words, self.engines, voices, self.voice_splits, clips_per_voice, self.held_out, self.pitch,
                     self.speed, self.flite_pitch, self.flite_duration, {e: SPELLINGS[e] for e in self.engines},
                     kwargs.get("seed", 0), kwargs.get("sample_rate", 16_000), kwargs.get("seconds", 1.0)]
+        if self.tract is not None:  # sets made without it keep their folder
+            settings.append([self.tract, self.tract_jitter])
         key = hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:16]
         cache = Path(kwargs.get("cache_dir") or default_cache_dir())
         super().__init__(root or str(cache / "spoken_keywords" / key), **kwargs)
@@ -112,6 +119,15 @@ class SpokenKeywordsDataModule(AudioFolderDataModule):
             out[split] = [str(n) for n in names]
         return out
 
+    def _tract(self, tract, jitter) -> tuple[list[float] | None, float]:
+        if tract is not None:
+            if len(tract) != 2 or not 0.5 <= float(tract[0]) <= float(tract[1]) <= 2.0:
+                raise self._error("tract", f"needs [low, high] formant factors within 0.5-2.0, got {tract}")
+            tract = [float(t) for t in tract]
+        if not 0 <= float(jitter) < 0.5:
+            raise self._error("tract_jitter", f"needs a fraction in [0, 0.5), got {jitter}")
+        return tract, float(jitter)
+
     def _held_out(self, held) -> dict[str, int]:
         counts = held if isinstance(held, dict) else {e: held for e in self.engines}
         extra = sorted(set(counts) - set(self.engines))
@@ -125,7 +141,7 @@ class SpokenKeywordsDataModule(AudioFolderDataModule):
     # ---- voices and splits, once the engines are asked ----------------------------------------------
     def engine(self, name: str):
         if name == "espeak-ng":
-            return ENGINES[name](self.pitch, self.speed)
+            return ENGINES[name](self.pitch, self.speed, self.tract, self.tract_jitter)
         return ENGINES[name](self.flite_pitch, self.flite_duration)
 
     def voice_table(self) -> dict[str, list[str]]:
@@ -217,6 +233,8 @@ class SpokenKeywordsDataModule(AudioFolderDataModule):
         tmp = self.root.with_name(self.root.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
         (tmp / ".scratch").mkdir(parents=True)
+        for engine in engines.values():
+            engine.prepare(tmp / ".scratch")
 
         def make(i_job):
             i, (word, engine, voice, n, delivery, place) = i_job
@@ -228,8 +246,9 @@ class SpokenKeywordsDataModule(AudioFolderDataModule):
             name = f"{word}/{engine}-{voice}_nohash_{n}.wav"
             (tmp / word).mkdir(exist_ok=True)
             soundfile.write(tmp / name, out.numpy(), self.sample_rate, subtype="PCM_16")
+            tract = " ".join(str(f) for f in delivery.get("tract", []))
             return [name, word, text, engine, voice, delivery["accent"], delivery["pitch"], delivery["speed"],
-                    where[engine, voice]]
+                    tract, where[engine, voice]]
 
         with Progress(transient=True) as bar, ThreadPoolExecutor(4) as pool:
             task = bar.add_task(f"synthesising {len(jobs)} keyword clips with {', '.join(self.engines)}",
@@ -240,7 +259,7 @@ class SpokenKeywordsDataModule(AudioFolderDataModule):
                 bar.advance(task)
         shutil.rmtree(tmp / ".scratch")
         with open(tmp / "manifest.csv", "w", newline="") as f:
-            header = ["path", "word", "text", "engine", "voice", "accent", "pitch", "speed", "split"]
+            header = ["path", "word", "text", "engine", "voice", "accent", "pitch", "speed", "tract", "split"]
             csv.writer(f).writerows([header, *rows])
         for name, which in (("validation_list.txt", "val"), ("testing_list.txt", "test")):
             (tmp / name).write_text("".join(f"{r[0]}\n" for r in rows if r[-1] == which))
@@ -249,7 +268,7 @@ class SpokenKeywordsDataModule(AudioFolderDataModule):
 
     def _say(self, engine, text: str, voice: str, delivery: dict, scratch: Path) -> torch.Tensor:
         """One utterance as a mono waveform (T,) at the datamodule's rate, silence before and after cut."""
-        run = subprocess.run(engine.command(text, voice, delivery, scratch), capture_output=True, text=True)
+        run = engine.say(text, voice, delivery, scratch)
         if run.returncode != 0 or not scratch.is_file():
             raise DataError(f"{engine.name} failed to say {text!r} as voice {voice} ({delivery}): "
                             f"{run.stderr.strip() or f'exit status {run.returncode}'}")
