@@ -158,13 +158,14 @@ class Pipeline(nn.Module):
             g = torch.Generator(device=device)
             g.set_state(params[RNG_STATE])
         work = {op.key: op.prepare(params[op.key], x) for op in self.ops}
+        sparse = _sparse_stages(self.program.stages, work, x)
         tiles = self._tiles(x)
         if tiles is None:
-            out = self._run(to_unit_float(x, self._copy_input), work, g)
+            out = self._run(to_unit_float(x, self._copy_input), work, g, sparse)
         else:  # each tile is converted, augmented and written out while it is in cache
             out = torch.empty(x.shape, dtype=torch.float32)
             for rows in tiles:
-                self._run_tile(x[rows], _rows(work, rows), g, out[rows])
+                self._run_tile(x[rows], _rows(work, rows), g, out[rows], sparse)
         if self.program.batch_ops:  # across the whole batch, after every per-sample op, all with the same partners
             partners = out.roll(1, 0), targets.roll(1, 0)
             for op in self.program.batch_ops:
@@ -172,10 +173,12 @@ class Pipeline(nn.Module):
         self.last_params = params
         return out if targets is None else (out, targets)
 
-    def _run(self, x: torch.Tensor, params: dict, g: torch.Generator, out: torch.Tensor | None = None) -> torch.Tensor:
-        """The stages in turn; ``out`` is offered to the first one, which may write its result there."""
-        for stage in self.program.stages:
-            x, out = _run_stage(stage, x, params, g, out), None
+    def _run(self, x: torch.Tensor, params: dict, g: torch.Generator, sparse: list[bool],
+             out: torch.Tensor | None = None) -> torch.Tensor:
+        """The stages in turn (those marked in ``sparse`` on their active samples where few are); ``out`` is offered
+        to the first one, which may write its result there."""
+        for stage, few in zip(self.program.stages, sparse):
+            x, out = (_run_stage(stage, x, params, g, out) if few else _apply_stage(stage, x, params, g, out)), None
         return x
 
     def _check_values(self, x: torch.Tensor) -> None:
@@ -193,14 +196,15 @@ class Pipeline(nn.Module):
                              f"spans [{lo:g}, {hi:g}]" + ("; divide by 255 first" if hi > 2 else ""))
         self._checked.add(key)
 
-    def _run_tile(self, x: torch.Tensor, params: dict, g: torch.Generator, dest: torch.Tensor) -> None:
+    def _run_tile(self, x: torch.Tensor, params: dict, g: torch.Generator, dest: torch.Tensor,
+                  sparse: list[bool]) -> None:
         """Augment one tile into ``dest`` (a slice of the output) with as few copies as the ops allow: the
         input is converted straight into ``dest`` for ops that work in place, or a first op that only reads
         its input writes its result there; a result elsewhere is copied in."""
         if self._copy_input:
-            result = self._run(to_unit_float(x, out=dest), params, g)
+            result = self._run(to_unit_float(x, out=dest), params, g, sparse)
         else:
-            result = self._run(to_unit_float(x, copy=False), params, g, out=dest)
+            result = self._run(to_unit_float(x, copy=False), params, g, sparse, out=dest)
         if not (result.data_ptr() == dest.data_ptr() and result.stride() == dest.stride()):
             dest.copy_(result)
 
@@ -221,6 +225,18 @@ def _check_dtype(x: torch.Tensor) -> None:
 
 def _rows(params: dict, rows: slice) -> dict:
     return {k: {n: v[rows] for n, v in p.items()} for k, p in params.items()}
+
+
+def _sparse_stages(stages: list[Stage], params: dict, x: torch.Tensor) -> list[bool]:
+    """Per stage, whether few of the batch's samples are active (``ACTIVE_ROWS_ONLY``), decided once per batch on
+    CPU (reading the gates costs no sync there); only those stages look at each tile's gates again."""
+    if x.device.type != "cpu":
+        return [False] * len(stages)
+    out = []
+    for stage in stages:
+        active = _stage_active(stage, params)
+        out.append(active is not None and int(active.sum()) <= ACTIVE_ROWS_ONLY * len(active))
+    return out
 
 
 def _run_stage(stage: Stage, x: torch.Tensor, params: dict, g: torch.Generator, out: torch.Tensor | None):

@@ -14,7 +14,7 @@ def shift_rows(x: torch.Tensor, n: torch.Tensor, rollover: bool, out: torch.Tens
     where given. Returns the shifted batch."""
     if x.device.type == "cpu":
         T = x.shape[-1]
-        shifts = (n.remainder(T) if rollover else n.clamp(-T, T)).tolist()
+        shifts = [k % T for k in n.tolist()] if rollover else [max(-T, min(T, k)) for k in n.tolist()]
         return _block_copies(x, shifts, rollover, out)
     return _gather(x, n, rollover)
 
