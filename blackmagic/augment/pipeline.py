@@ -240,14 +240,13 @@ def _sparse_stages(stages: list[Stage], params: dict, x: torch.Tensor) -> list[b
 
 
 def _run_stage(stage: Stage, x: torch.Tensor, params: dict, g: torch.Generator, out: torch.Tensor | None):
-    """One stage; on CPU, where few samples are active (``ACTIVE_ROWS_ONLY``), on those samples only (reading the
-    gates costs no sync there), so that an op's cost follows the samples it changes (``one_of`` / ``some_of``)."""
-    if x.device.type == "cpu":
-        active = _stage_active(stage, params)
-        if active is not None:
-            rows = active.nonzero()[:, 0]
-            if rows.numel() <= ACTIVE_ROWS_ONLY * len(active):
-                return _run_rows(stage, x, params, g, out, rows)
+    """A stage ``_sparse_stages`` marked (CPU only): where few of this tile's samples are active
+    (``ACTIVE_ROWS_ONLY``), on those samples only, so that an op's cost follows the samples it changes
+    (``one_of`` / ``some_of``); else on the whole tile."""
+    active = _stage_active(stage, params)
+    rows = active.nonzero()[:, 0]
+    if rows.numel() <= ACTIVE_ROWS_ONLY * len(active):
+        return _run_rows(stage, x, params, g, out, rows)
     return _apply_stage(stage, x, params, g, out)
 
 
