@@ -85,12 +85,14 @@ class Espeak:
             raise RuntimeError("Espeak.prepare(scratch) must run before a clip with a moved tract is said")
         variant = espeak_variants.write_variant(self.data, voice, delivery["tract"], f"bm-{out.stem}")
         try:
-            return _run(["espeak-ng", "--path", str(self.data)] + self.command(text, variant, delivery, out)[1:])
+            return _run(self.command(text, variant, delivery, out, data=self.data))
         finally:
             espeak_variants.remove_variant(self.data, variant)
 
-    def command(self, text: str, voice: str, delivery: dict, out: Path) -> list[str]:
-        return ["espeak-ng", "-v", f"{delivery['accent']}+{voice}", "-p", str(delivery["pitch"]),
+    def command(self, text: str, voice: str, delivery: dict, out: Path, data: Path | None = None) -> list[str]:
+        """The command line; ``data``: a private data folder to find the voice in (``--path``)."""
+        where = ["--path", str(data)] if data is not None else []
+        return ["espeak-ng", *where, "-v", f"{delivery['accent']}+{voice}", "-p", str(delivery["pitch"]),
                 "-s", str(delivery["speed"]), "-w", str(out), text]
 
 
