@@ -19,8 +19,8 @@ class FolderDataModule(AugmentedDataModule):
         test_root: test on every file of this folder of class folders (recordings or images from elsewhere)
             instead of ``root``'s test split (a seeded split of ``root`` then holds out no test files; the
             files of a ``test`` folder or ``testing_list.txt`` are left out). Its class names are matched by
-            name to the datamodule's (``root``'s, or its own without ``root``); unknown ones are refused. A run that only tests (``blackmagic test``)
-            reads nothing of ``root`` but its class names.
+            name to the datamodule's (``root``'s, or its own without ``root``); unknown ones are refused. A run
+            that only tests (``blackmagic test``) reads nothing of ``root`` but its class names.
         **kwargs: see ``AugmentedDataModule``.
     """
 

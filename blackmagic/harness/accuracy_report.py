@@ -73,7 +73,8 @@ class AccuracyReport(L.Callback):
             return
         if not isinstance(outputs, torch.Tensor):
             raise TypeError(f"AccuracyReport: {type(pl_module).__name__}.test_step must return the batch's class "
-                            f"probabilities or logits (B, K), as ClassifierModule does; it returned {type(outputs).__name__}")
+                            "probabilities or logits (B, K), as ClassifierModule does; it returned "
+                            f"{type(outputs).__name__}")
         self._preds.append(outputs.detach().argmax(-1))
         self._labels.append(batch[1].detach())
 
