@@ -1,7 +1,7 @@
 """Voice chain (time shift + tanh distortion, p=1, 1 s clips at 16 kHz): blackmagic's torch backend on a whole
 batch against audiomentations ``Shift`` + ``TanhDistortion`` applied clip by clip, timed in the same run. Then one
-line per recording-chain op (band_limit, telephone, colored_noise, polarity) against its audiomentations counterpart,
-and one each for speed, pitch_shift and reverb.
+line per recording-chain op (band_limit, telephone, equalizer, colored_noise, polarity) against its audiomentations
+counterpart, and one each for speed, pitch_shift and reverb.
 
     python benchmarks/voice_chain.py [--device cuda] [--batch 256] [--repeats 40]
 """
@@ -15,7 +15,8 @@ import numpy as np
 import soundfile
 import torch
 from audiomentations import (AddColorNoise, AdjustDuration, ApplyImpulseResponse, BandPassFilter, Compose,
-                             LowPassFilter, PitchShift, PolarityInversion, Resample, Shift, TanhDistortion)
+                             LowPassFilter, PitchShift, PolarityInversion, Resample, SevenBandParametricEQ, Shift,
+                             TanhDistortion)
 
 from blackmagic import augment
 from blackmagic.augment.ops.reverb import synthetic_ir
@@ -66,11 +67,16 @@ def colored_noise_line(clips, x, device, repeats) -> None:
         clips, x, device, repeats)
 
 
+def equalizer_line(clips, x, device, repeats) -> None:
+    versus_audiomentations("equalizer (seven bands, +-12 dB)", [{"equalizer": {"gain_db": 12}}],
+                           SevenBandParametricEQ(min_gain_db=-12, max_gain_db=12, p=1.0), clips, x, device, repeats)
+
+
 def polarity_line(clips, x, device, repeats) -> None:
     versus_audiomentations("polarity", [{"polarity": {"p": 1.0}}], PolarityInversion(p=1.0), clips, x, device, repeats)
 
 
-VOICE_REALISM = (band_limit_line, telephone_line, colored_noise_line, polarity_line)
+VOICE_REALISM = (band_limit_line, telephone_line, equalizer_line, colored_noise_line, polarity_line)
 
 
 def speed_line(clips, x, device, repeats) -> None:

@@ -135,6 +135,18 @@ class DaliContext:
         out = fn.warp_affine(x, matrix=matrix, fill_value=0.0, interp_type=types.INTERP_LINEAR, inverse_map=True)
         return self.keep_inactive(active, out, x)
 
+    def run_in_torch(self, op, x, p):
+        """An audio op's torch ``apply`` on the whole batch of (T,) clips inside the pipeline, with its drawn ranges
+        (for ops no DALI operator can express, such as IIR filters). An in-place op gets a copy of DALI's buffer."""
+        keys = [k for k, _, _ in op.ranges]
+
+        def run(wave, active, *values):  # (B, T), (B,), (B,) or (B, columns) each
+            params = {"active": active > 0.5, **dict(zip(keys, values))}
+            wave = wave[:, None, :].clone() if op.in_place else wave[:, None, :]
+            return op.apply(wave, params, None)[:, 0]
+
+        return self.torch_fallback(run, x, self.math.to_float(p["active"]), *(p[k] for k in keys))
+
     def torch_fallback(self, fn_torch, x, *params):
         """Run a torch implementation on a whole batch inside the pipeline (for ops no DALI operator can
         express, such as per-sample percentiles). The samples must share one shape."""

@@ -134,13 +134,7 @@ class BandLimit(Op):
         return keep_inactive(p["active"], y.to(x.dtype), x)
 
     def dali(self, x, p, ctx):  # x: (T,); DALI has no IIR filter, so this runs the torch code in the pipeline
-        keys = [k for k, _, _ in self.ranges]
-
-        def run(wave, active, *values):  # (B, T), (B,), (B,) each
-            params = {"active": active > 0.5, **dict(zip(keys, values))}
-            return self.apply(wave[:, None, :], params, None)[:, 0]
-
-        return ctx.torch_fallback(run, x, ctx.math.to_float(p["active"]), *(p[k] for k in keys))
+        return ctx.run_in_torch(self, x, p)
 
 
 def _pow10(v):

@@ -43,8 +43,4 @@ class Distortion(Op):
         return tanh_distortion(x, p["amount"], a)
 
     def dali(self, x, p, ctx):  # x: (T,); no DALI operator computes a percentile, so this runs the torch code
-        def run(wave, active, amount):  # (B, T), (B,), (B,)
-            return self.apply(wave[:, None, :].clone(), {"active": active > 0.5, "amount": amount}, None)[:, 0]
-
-        return ctx.torch_fallback(run, x, ctx.math.to_float(p["active"]), p["amount"])
-
+        return ctx.run_in_torch(self, x, p)

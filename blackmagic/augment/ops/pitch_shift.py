@@ -56,10 +56,7 @@ class PitchShift(Op):
         return keep_inactive(p["active"], y, x)
 
     def dali(self, x, p, ctx):  # x: (T,); DALI has no inverse STFT, so this runs the torch code in the pipeline
-        def run(wave, active, semitones):  # (B, T), (B,), (B,)
-            return self.apply(wave[:, None, :], {"active": active > 0.5, "semitones": semitones}, None)[:, 0]
-
-        return ctx.torch_fallback(run, x, ctx.math.to_float(p["active"]), p["semitones"])
+        return ctx.run_in_torch(self, x, p)
 
 
 def stretch(x: torch.Tensor, factor: torch.Tensor, n_fft: int, max_factor: float) -> torch.Tensor:

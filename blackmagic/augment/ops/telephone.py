@@ -88,11 +88,7 @@ class Telephone(Op):
         return y.transpose(1, 2).reshape(B, C, -1)[..., : math.ceil(new * T / orig)]
 
     def dali(self, x, p, ctx):  # x: (T,); DALI has no IIR filter, so this runs the torch code in the pipeline
-        def run(wave, active, gain_db, low_hz, high_hz):  # (B, T), (B,) each
-            params = {"active": active > 0.5, "gain_db": gain_db, "low_hz": low_hz, "high_hz": high_hz}
-            return self.apply(wave[:, None, :], params, None)[:, 0]
-
-        return ctx.torch_fallback(run, x, ctx.math.to_float(p["active"]), p["gain_db"], p["low_hz"], p["high_hz"])
+        return ctx.run_in_torch(self, x, p)
 
 
 def mu_law_round_trip(x: torch.Tensor) -> torch.Tensor:
