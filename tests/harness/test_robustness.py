@@ -131,6 +131,18 @@ def test_an_audio_recipe_gets_the_audio_suite(tmp_path):
     assert [(r.corruption, r.severity) for r in rows[1:]] == [(c.corruption, c.severity) for c in audio.cells]
 
 
+def test_an_ensembles_checkpoint_is_tested_with_the_single_nets_recipe(work, tmp_path):
+    """The module rebuilds itself to the members a checkpoint holds: the ensemble's size is not a setting to refuse."""
+    pair = tmp_path / "pair.yaml"
+    pair.write_text(work["recipe"].read_text().replace("    net: {class_path: tests.harness.helpers.PooledNet}\n",
+                                                       "    net: {class_path: tests.harness.helpers.PooledNet}\n"
+                                                       "    ensemble: 2\n", 1))
+    ckpt = train_checkpoint(pair, tmp_path / "pair.ckpt", epochs=1)
+    rows = robustness(work["recipe"], [ckpt], work["suite"])
+    assert len(rows) == 5 and {r.checkpoint for r in rows} == {str(ckpt)}
+    assert all(0 <= r.accuracy <= 1 for r in rows)
+
+
 def test_a_checkpoint_of_other_model_settings_is_refused_naming_them(work, tmp_path):
     flipped = tmp_path / "flipped.yaml"
     flipped.write_text(work["recipe"].read_text().replace("    net: {class_path: tests.harness.helpers.PooledNet}\n",

@@ -98,8 +98,9 @@ def robustness(recipe: str | Path, checkpoints: Sequence[str | Path], suite: Any
     return rows
 
 
-# Model settings not compared: those set from the data, and those that only shape training.
-LINKED = ("class_names", "in_channels", "sample_rate")
+# Model settings not compared: those set from the data or the checkpoint (the module rebuilds itself to the members
+# a checkpoint holds), and those that only shape training.
+LINKED = ("class_names", "in_channels", "sample_rate", "ensemble")
 TRAINING_ONLY = ("lr", "weight_decay", "label_smoothing", "net.init_args.spec_augment", "channels_last")  # + layout
 
 
