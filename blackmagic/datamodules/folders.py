@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import warnings
 from dataclasses import dataclass, field
@@ -204,15 +205,19 @@ def _new_memmap(tmp: Path, dtype, shape: tuple[int, ...]) -> np.memmap:
 
 
 def remove_stale_temp_files(folder: Path) -> None:
-    """Delete the temporary cache files in ``folder`` of processes of this host that no longer run.
+    """Delete the temporary cache files and folders (``<name>.tmp<pid>@<host>``) in ``folder`` of processes of this
+    host that no longer run.
 
-    Files of live processes (another run decoding right now) and of other hosts (a shared cache folder) stay.
+    Those of live processes (another run decoding right now) and of other hosts (a shared cache folder) stay.
     """
     for f in folder.glob("*.tmp*@*"):
         stem, _, host = f.name.rpartition("@")
         pid = stem.rpartition(".tmp")[2]
         if host == HOST and pid.isdigit() and not _running(int(pid)):
-            f.unlink(missing_ok=True)
+            if f.is_dir():
+                shutil.rmtree(f, ignore_errors=True)
+            else:
+                f.unlink(missing_ok=True)
 
 
 def _running(pid: int) -> bool:

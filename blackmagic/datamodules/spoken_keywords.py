@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +23,7 @@ import torchaudio
 
 from ..io import DataError
 from .audio_folder import AudioFolderDataModule
-from .folders import default_cache_dir
+from .folders import HOST, default_cache_dir, remove_stale_temp_files
 from .speech_engines import ENGINES, SPEECH_COMMANDS_WORDS, SPELLINGS, WORD_SETS, spelling
 
 SPLITS = ("train", "val", "test")
@@ -230,7 +231,10 @@ class SpokenKeywordsDataModule(AudioFolderDataModule):
                         for n in range(self.clips_per_voice):
                             jobs.append((word, engine, voice, n, engines[engine].draw(rng), float(rng.random())))
         length = int(round(self.seconds * self.sample_rate))
-        tmp = self.root.with_name(self.root.name + ".partial")
+        # this process's own folder (as the decoded caches): two runs writing the same set at once do not meet
+        tmp = self.root.with_name(f"{self.root.name}.tmp{os.getpid()}@{HOST}")
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp_files(self.root.parent)
         shutil.rmtree(tmp, ignore_errors=True)
         (tmp / ".scratch").mkdir(parents=True)
         for engine in engines.values():
@@ -263,8 +267,7 @@ class SpokenKeywordsDataModule(AudioFolderDataModule):
             csv.writer(f).writerows([header, *rows])
         for name, which in (("validation_list.txt", "val"), ("testing_list.txt", "test")):
             (tmp / name).write_text("".join(f"{r[0]}\n" for r in rows if r[-1] == which))
-        shutil.rmtree(self.root, ignore_errors=True)
-        tmp.rename(self.root)  # complete sets only: an interrupted run leaves just the .partial folder
+        publish(tmp, self.root)
 
     def _say(self, engine, text: str, voice: str, delivery: dict, scratch: Path) -> torch.Tensor:
         """One utterance as a mono waveform (T,) at the datamodule's rate, silence before and after cut."""
@@ -278,6 +281,20 @@ class SpokenKeywordsDataModule(AudioFolderDataModule):
         if rate != self.sample_rate:
             clip = torchaudio.functional.resample(clip, rate, self.sample_rate)
         return trim_silence(clip, self.sample_rate)
+
+
+def publish(tmp: Path, root: Path) -> None:
+    """Rename the complete set ``tmp`` to ``root`` (only complete sets get there: an interrupted run leaves its
+    temporary folder, removed by the next run once its process has gone). If another run wrote the same set there
+    first (same settings, so the same clips), that one stays and ``tmp`` is dropped."""
+    if root.exists() and not (root / "manifest.csv").is_file():
+        shutil.rmtree(root)  # not a complete set
+    try:
+        tmp.rename(root)
+    except OSError:
+        if not (root / "manifest.csv").is_file():
+            raise
+        shutil.rmtree(tmp)
 
 
 def trim_silence(clip: torch.Tensor, rate: int) -> torch.Tensor:

@@ -1,4 +1,5 @@
 import csv
+import multiprocessing
 import shutil
 
 import numpy as np
@@ -7,6 +8,7 @@ import soundfile
 import torch
 
 from blackmagic.datamodules import AudioFolderDataModule, SpokenKeywordsDataModule
+from blackmagic.datamodules.folders import HOST
 
 from .test_base import stub_trainer
 
@@ -48,7 +50,37 @@ def test_synthesised_set_holds_out_whole_voices_and_is_deterministic(tmp_path):
     again.setup("fit")
     assert torch.equal(torch.from_numpy(again.splits["train"].x[:]), torch.from_numpy(dm.splits["train"].x[:]))
     assert (dm.root / "validation_list.txt").read_text() == (again.root / "validation_list.txt").read_text()
-    assert not list(tmp_path.glob("*.partial"))
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def _prepare(tmp_path, name, start):
+    dm = small(tmp_path, name)
+    start.wait()  # both processes are up: they write at once
+    dm.prepare_data()
+
+
+def test_two_runs_writing_the_same_set_at_once_both_get_it_whole(tmp_path):
+    """Two trainings started together with one cache (two seeds of a recipe) synthesise the same set: neither may
+    pull the other's half-written folder away."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    runs = [context.Process(target=_prepare, args=(tmp_path, "shared", start)) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(timeout=300)
+    assert [run.exitcode for run in runs] == [0, 0]
+    dm = small(tmp_path, "shared")
+    assert len(manifest(dm)) == 2 * len(VOICES) * 2 and all((dm.root / r["path"]).is_file() for r in manifest(dm))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("shared")] == ["shared"]
+
+
+def test_what_a_killed_run_left_is_removed_by_the_next(tmp_path):
+    dm = small(tmp_path, "a")
+    left = tmp_path / f"a.tmp{2 ** 22 + 12345}@{HOST}"  # above Linux's largest pid: that process is gone
+    (left / "yes").mkdir(parents=True)
+    dm.prepare_data()
+    assert not left.exists() and manifest(dm)
 
 
 def test_silence_is_trimmed_and_the_word_placed_anywhere_in_the_window(tmp_path):
