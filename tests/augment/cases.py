@@ -125,6 +125,7 @@ CASES = {
     "reverb_files": Case({"reverb": {"source": "files"}}, AUDIO, setup=_rooms),
     "time_mask": Case({"time_mask": {"width": [3, 10], "count": 2}}, SPECTROGRAM),
     "freq_mask": Case({"freq_mask": {"width": [3, 8]}}, SPECTROGRAM),
+    "time_warp": Case({"time_warp": {"width": 4, "knots": 2}}, SPECTROGRAM),
 }
 
 
