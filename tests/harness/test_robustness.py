@@ -131,12 +131,20 @@ def test_an_audio_recipe_gets_the_audio_suite(tmp_path):
     assert [(r.corruption, r.severity) for r in rows[1:]] == [(c.corruption, c.severity) for c in audio.cells]
 
 
+NET = "    net: {class_path: tests.harness.helpers.PooledNet}\n"
+
+
+def recipe_with(work, path, model_line):
+    """The tiny recipe with one more model setting after its net."""
+    text = work["recipe"].read_text()
+    assert NET in text, "the tiny recipe's net line changed"
+    path.write_text(text.replace(NET, NET + model_line, 1))
+    return path
+
+
 def test_an_ensembles_checkpoint_is_tested_with_the_single_nets_recipe(work, tmp_path):
     """The module rebuilds itself to the members a checkpoint holds: the ensemble's size is not a setting to refuse."""
-    pair = tmp_path / "pair.yaml"
-    pair.write_text(work["recipe"].read_text().replace("    net: {class_path: tests.harness.helpers.PooledNet}\n",
-                                                       "    net: {class_path: tests.harness.helpers.PooledNet}\n"
-                                                       "    ensemble: 2\n", 1))
+    pair = recipe_with(work, tmp_path / "pair.yaml", "    ensemble: 2\n")
     ckpt = train_checkpoint(pair, tmp_path / "pair.ckpt", epochs=1)
     rows = robustness(work["recipe"], [ckpt], work["suite"])
     assert len(rows) == 5 and {r.checkpoint for r in rows} == {str(ckpt)}
@@ -144,10 +152,7 @@ def test_an_ensembles_checkpoint_is_tested_with_the_single_nets_recipe(work, tmp
 
 
 def test_a_checkpoint_of_other_model_settings_is_refused_naming_them(work, tmp_path):
-    flipped = tmp_path / "flipped.yaml"
-    flipped.write_text(work["recipe"].read_text().replace("    net: {class_path: tests.harness.helpers.PooledNet}\n",
-                                                          "    net: {class_path: tests.harness.helpers.PooledNet}\n"
-                                                          "    test_time_flip: true\n", 1))
+    flipped = recipe_with(work, tmp_path / "flipped.yaml", "    test_time_flip: true\n")
     other = train_checkpoint(flipped, tmp_path / "flipped.ckpt", epochs=1)
     with pytest.raises(ValueError, match=r"flipped.ckpt was trained with other model settings .*test_time_flip "
                                          r"\(checkpoint True, recipe False\)"):
