@@ -3,7 +3,7 @@ import math
 import torch
 
 from ..filters import WORK, sosfilt
-from ..op import Op, keep_inactive, register
+from ..op import DeviceConstants, Op, keep_inactive, register
 from ..params import RangeParam
 
 # audiomentations SevenBandParametricEQ's bands: a low shelf, five peaks, a high shelf, each centre drawn in its
@@ -17,7 +17,8 @@ def mel(f):
     return 2595 * math.log10(1 + f / 700)
 
 
-MEL_EDGES = torch.tensor([[mel(lo) for lo, _ in BANDS_HZ], [mel(hi) for _, hi in BANDS_HZ]])  # (2, 7)
+# (2, 7) each band's range in mels, copied to each device once
+MEL_EDGES = DeviceConstants(edges=torch.tensor([[mel(lo) for lo, _ in BANDS_HZ], [mel(hi) for _, hi in BANDS_HZ]]))
 
 
 @register
@@ -67,8 +68,9 @@ class Equalizer(Op):
 
 def centre_hz(where: torch.Tensor) -> torch.Tensor:
     """(B, 7) points of the bands' ranges (0 low end, 1 high end, linear in mels) -> centres in Hz, float64."""
-    edges = MEL_EDGES.to(where.device, WORK)
-    return 700 * (torch.pow(10.0, (edges[0] + where.to(WORK) * (edges[1] - edges[0])) / 2595) - 1)
+    where = where.to(WORK)
+    edges = MEL_EDGES.get("edges", where)
+    return 700 * (torch.pow(10.0, (edges[0] + where * (edges[1] - edges[0])) / 2595) - 1)
 
 
 def cookbook(center: torch.Tensor, gain_db: torch.Tensor, q: torch.Tensor, shelf_q: torch.Tensor, rate: int
