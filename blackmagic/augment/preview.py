@@ -7,7 +7,6 @@ the PNG so it can be heard.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import numpy as np
 import torch
 import yaml
 
+from .mels import hz_to_mel
 from .pipeline import Pipeline
 from .spec import SPEC_KEYS
 
@@ -135,8 +135,7 @@ def decibels(power: torch.Tensor) -> torch.Tensor:
 def mel_position(hz: float, sample_rate: int) -> float:
     """Where ``hz`` falls on the image's vertical axis (band ``k`` spans [k, k + 1]; torchaudio's HTK mel bands
     are centred at equal steps of mel from 0 Hz to Nyquist)."""
-    mel = lambda f: 2595 * math.log10(1 + f / 700)  # noqa: E731
-    return mel(hz) / (mel(sample_rate / 2) / (N_MELS + 1)) - 0.5
+    return hz_to_mel(hz) / (hz_to_mel(sample_rate / 2) / (N_MELS + 1)) - 0.5
 
 
 def _audio_axes(ax, sample_rate: int, seconds: float, left: bool, bottom: bool) -> None:

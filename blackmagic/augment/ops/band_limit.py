@@ -1,9 +1,8 @@
-import math
-
 import torch
 
 from ..draws import integers
 from ..filters import butterworth, filtfilt_edge, sections, sosfilt, sosfiltfilt
+from ..mels import hz_to_mel, mel_to_hz
 from ..op import BuildContext, Op, keep_inactive, register
 from ..params import ChoiceParam, FlagParam, RangeParam, fail
 
@@ -108,8 +107,8 @@ class BandLimit(Op):
         if key == "rolloff_db":
             return integers(d, u, rng.lo // self.step, rng.hi // self.step) * self.step
         if key in ("cutoff_hz", "center_hz") and not rng.fixed:  # uniform in mels, as audiomentations
-            lo, hi = (2595 * math.log10(1 + f / 700) for f in (rng.lo, rng.hi))
-            return 700 * (_pow10((u * (hi - lo) + lo) / 2595) - 1)
+            lo, hi = hz_to_mel(rng.lo), hz_to_mel(rng.hi)
+            return mel_to_hz(u * (hi - lo) + lo)
         return super().sample(key, u, rng, decl, d)
 
     def apply(self, x, p, g, out=None):  # x: (B, C, T)
@@ -136,11 +135,3 @@ class BandLimit(Op):
     def dali(self, x, p, ctx):  # x: (T,); DALI has no IIR filter, so this runs the torch code in the pipeline
         return ctx.run_in_torch(self, x, p)
 
-
-def _pow10(v):
-    """10 ** v on either backend's values (torch tensors or DALI data nodes)."""
-    if isinstance(v, torch.Tensor):
-        return torch.pow(10.0, v)
-    from nvidia.dali import math as dmath
-
-    return dmath.pow(10.0, v)

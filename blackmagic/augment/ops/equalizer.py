@@ -3,6 +3,7 @@ import math
 import torch
 
 from ..filters import WORK, sosfilt
+from ..mels import hz_to_mel, mel_to_hz
 from ..op import DeviceConstants, Op, keep_inactive, register
 from ..params import RangeParam
 
@@ -13,12 +14,8 @@ BANDS_HZ = ((42.0, 95.0), (91.0, 204.0), (196.0, 441.0), (421.0, 948.0), (909.0,
 PEAKS = len(BANDS_HZ) - 2
 
 
-def mel(f):
-    return 2595 * math.log10(1 + f / 700)
-
-
 # (2, 7) each band's range in mels, copied to each device once
-MEL_EDGES = DeviceConstants(edges=torch.tensor([[mel(lo) for lo, _ in BANDS_HZ], [mel(hi) for _, hi in BANDS_HZ]]))
+MEL_EDGES = DeviceConstants(edges=torch.tensor([[hz_to_mel(lo) for lo, _ in BANDS_HZ], [hz_to_mel(hi) for _, hi in BANDS_HZ]]))
 
 
 @register
@@ -70,7 +67,7 @@ def centre_hz(where: torch.Tensor) -> torch.Tensor:
     """(B, 7) points of the bands' ranges (0 low end, 1 high end, linear in mels) -> centres in Hz, float64."""
     where = where.to(WORK)
     edges = MEL_EDGES.get("edges", where)
-    return 700 * (torch.pow(10.0, (edges[0] + where * (edges[1] - edges[0])) / 2595) - 1)
+    return mel_to_hz(edges[0] + where * (edges[1] - edges[0]))
 
 
 def cookbook(center: torch.Tensor, gain_db: torch.Tensor, q: torch.Tensor, shelf_q: torch.Tensor, rate: int
