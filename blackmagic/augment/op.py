@@ -159,6 +159,8 @@ class Op(nn.Module):
 
     # ---- DALI backend --------------------------------------------------------------------------------
     dali_unsupported: ClassVar[str] = "has no DALI implementation"
+    SPECTROGRAM_ONLY: ClassVar[str] = ("works on spectrograms, which the DALI backend does not take; apply it in the "
+                                       "model (AudioNet does)")
 
     def dali(self, x, p: Params, ctx):
         """The op on DALI data nodes (images HWC float in [0, 1], audio (T,) float), for ``augment.dali``."""
@@ -166,7 +168,9 @@ class Op(nn.Module):
 
     def dali_problem(self) -> str | None:
         """``None`` if the DALI backend can run this op as configured, else why it cannot."""
-        return self.dali_unsupported if type(self).dali is Op.dali else None
+        if type(self).dali is not Op.dali:
+            return None
+        return self.SPECTROGRAM_ONLY if self.domain == "spectrogram" else self.dali_unsupported
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.cfg.items())

@@ -126,6 +126,7 @@ CASES = {
     "time_mask": Case({"time_mask": {"width": [3, 10], "count": 2}}, SPECTROGRAM),
     "freq_mask": Case({"freq_mask": {"width": [3, 8]}}, SPECTROGRAM),
     "time_warp": Case({"time_warp": {"width": 4, "knots": 2}}, SPECTROGRAM),
+    "time_blur": Case({"time_blur": {"sigma": [0.5, 2.0]}}, SPECTROGRAM),
 }
 
 

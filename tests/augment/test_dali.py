@@ -116,6 +116,7 @@ def test_combinators_gate_the_same_way():
     ([{"whiten": {"mode": "zca"}}], ["op 'whiten' with mode zca", "no DALI operator"]),
     ([{"background_noise": {}}], ["op 'background_noise'", "torch backend"]),
     ([{"time_mask": {}}], ["op 'time_mask'", "spectrograms"]),
+    ([{"time_blur": {}}], ["op 'time_blur'", "spectrograms"]),
     ([{"time_shift": {"fade": 0.01}}], ["op 'time_shift' with a fade"]),
 ])
 def test_ops_dali_cannot_express_fail_at_build_naming_the_op(spec, words):

@@ -12,7 +12,6 @@ class SpecMask(Op):
 
     domain = "spectrogram"
     axis: int
-    dali_unsupported = "works on spectrograms, which the DALI backend does not take; apply it in the model (AudioNet does)"
     params = {
         "width": RangeParam((0, 10), low=0, integer=True),
         "count": NumberParam(1, low=1, integer=True),

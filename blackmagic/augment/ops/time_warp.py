@@ -28,8 +28,6 @@ class TimeWarp(Op):
     name = "time_warp"
     domain = "spectrogram"
     in_place = False
-    dali_unsupported = ("works on spectrograms, which the DALI backend does not take; apply it in the model (AudioNet "
-                        "does)")
     params = {
         "width": NumberParam(5.0, low=0.0),
         "knots": NumberParam(4, low=1, integer=True),
