@@ -235,6 +235,7 @@ class SpokenKeywordsDataModule(AudioFolderDataModule):
         tmp = self.root.with_name(f"{self.root.name}.tmp{os.getpid()}@{HOST}")
         self.root.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temp_files(self.root.parent)
+        shutil.rmtree(self.root.with_name(f"{self.root.name}.partial"), ignore_errors=True)  # where older code wrote
         shutil.rmtree(tmp, ignore_errors=True)
         (tmp / ".scratch").mkdir(parents=True)
         for engine in engines.values():

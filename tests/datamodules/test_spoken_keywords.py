@@ -79,8 +79,10 @@ def test_what_a_killed_run_left_is_removed_by_the_next(tmp_path):
     dm = small(tmp_path, "a")
     left = tmp_path / f"a.tmp{2 ** 22 + 12345}@{HOST}"  # above Linux's largest pid: that process is gone
     (left / "yes").mkdir(parents=True)
+    legacy = tmp_path / "a.partial"  # where earlier versions wrote the set
+    (legacy / "yes").mkdir(parents=True)
     dm.prepare_data()
-    assert not left.exists() and manifest(dm)
+    assert not left.exists() and not legacy.exists() and manifest(dm)
 
 
 def test_silence_is_trimmed_and_the_word_placed_anywhere_in_the_window(tmp_path):
