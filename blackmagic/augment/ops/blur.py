@@ -1,8 +1,7 @@
-import math
-
 import torch
 import torch.nn.functional as F
 
+from .. import gaussian
 from ..op import Op, Params, register
 from ..params import NumberParam, RangeParam
 
@@ -26,7 +25,7 @@ class Blur(Op):
         if self.cfg["sigma"].lo <= 0:
             raise self.error("sigma", f"sigma must be > 0, got a range from {self.cfg['sigma'].lo:g}")
         if self.cfg["kernel_size"] is None:
-            self.cfg["kernel_size"] = 2 * math.ceil(3 * self.cfg["sigma"].hi) + 1
+            self.cfg["kernel_size"] = gaussian.kernel_size(self.cfg["sigma"].hi)
 
     def apply(self, x: torch.Tensor, p: Params, g: torch.Generator) -> torch.Tensor:  # x: (B, C, H, W)
         B, C, H, W = x.shape
@@ -34,11 +33,7 @@ class Blur(Op):
         r = k // 2
         if r >= H or r >= W:
             raise ValueError(f"augment: op 'blur': kernel_size {k} needs images larger than {r} pixels; got {H}x{W}")
-        # An inactive sample gets a vanishing sigma: its kernel is an exact unit impulse.
-        sigma = torch.where(p["active"], p["sigma"], 1e-6)
-        taps = torch.arange(k, device=x.device, dtype=x.dtype) - r
-        kernel = torch.exp(-(taps**2) / (2 * sigma[:, None] ** 2))  # (B, k)
-        kernel = kernel / kernel.sum(1, keepdim=True)
+        kernel = gaussian.kernels(p["sigma"], p["active"], k, x)  # (B, k)
         if max(H, W) <= 8 * k:  # small images: batched matmuls beat a depthwise conv (about 2x at 32x32)
             rows = (kernel @ self._reflect(H, k, x)).view(B, H, H)  # rows[b, i, j]: weight of input row j in i
             cols = (kernel @ self._reflect(W, k, x)).view(B, W, W)

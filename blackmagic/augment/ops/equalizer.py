@@ -15,7 +15,8 @@ PEAKS = len(BANDS_HZ) - 2
 
 
 # (2, 7) each band's range in mels, copied to each device once
-MEL_EDGES = DeviceConstants(edges=torch.tensor([[hz_to_mel(lo) for lo, _ in BANDS_HZ], [hz_to_mel(hi) for _, hi in BANDS_HZ]]))
+MEL_EDGES = DeviceConstants(edges=torch.tensor([[hz_to_mel(lo) for lo, _ in BANDS_HZ],
+                                                [hz_to_mel(hi) for _, hi in BANDS_HZ]]))
 
 
 @register

@@ -1,9 +1,8 @@
 """Smearing of a spectrogram (B, C, F, T) along time: ``time_blur``."""
-import math
-
 import torch
 import torch.nn.functional as F
 
+from .. import gaussian
 from ..op import Op, Params, register
 from ..params import NumberParam, RangeParam
 
@@ -35,16 +34,12 @@ class TimeBlur(Op):
 
     def validate(self):
         if self.cfg["kernel_size"] is None:
-            self.cfg["kernel_size"] = 2 * math.ceil(3 * self.cfg["sigma"].hi) + 1
+            self.cfg["kernel_size"] = gaussian.kernel_size(self.cfg["sigma"].hi)
 
     def apply(self, x: torch.Tensor, p: Params, g: torch.Generator, out=None) -> torch.Tensor:  # x: (B, C, F, T)
         B, C, Fq, T = x.shape
         k = self.cfg["kernel_size"]
         r = k // 2
-        # an inactive sample or sigma 0 gets a vanishing sigma: its kernel is an exact unit impulse
-        sigma = torch.where(p["active"], p["sigma"].to(x.dtype), 0.0).clamp_min(1e-6)
-        taps = torch.arange(k, device=x.device, dtype=x.dtype) - r
-        kernel = torch.exp(-(taps**2) / (2 * sigma[:, None] ** 2))  # (B, k)
-        kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(C * Fq, 0)  # (B*C*F, k)
+        kernel = gaussian.kernels(p["sigma"].to(x.dtype), p["active"], k, x).repeat_interleave(C * Fq, 0)  # (B*C*F, k)
         rows = F.pad(x.reshape(1, B * C * Fq, T), (r, r), mode="replicate")
         return F.conv1d(rows, kernel[:, None, :], groups=B * C * Fq).view(B, C, Fq, T)
