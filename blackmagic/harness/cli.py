@@ -4,7 +4,8 @@
 - without a logger in the recipe, every run writes CSV metrics and TensorBoard events to one folder,
   ``runs/<recipe>/version_<n>/``, beside the resolved config and the checkpoints;
 - checkpoints are written atomically and carry the global random states (``callbacks.ResumableRandomState``);
-- ``--ckpt_path last`` resumes the newest run of the recipe in its own run folder (``run_folders``).
+- ``--ckpt_path last`` resumes the newest run of the recipe in its own run folder (``run_folders``);
+- a recipe's ``bf16-mixed`` trains in float32 where the hardware would only emulate bfloat16 (``precision``).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ..datamodules.base import AugmentedDataModule
 from ..models.classifier import ClassifierModule
 from .callbacks import ResumableRandomState
 from .checkpoint_io import AtomicCheckpointIO, CheckpointError, read_checkpoint
+from .precision import native_precision
 from .run_folders import Resume, RunCSVLogger, find_last, next_version
 
 RESUMING = ("fit", None)  # subcommands that continue a run in its folder (None: ``blackmagic train``)
@@ -121,6 +123,10 @@ class BlackmagicCLI(LightningCLI):
             kwargs["logger"] = [RunCSVLogger(str(runs_dir), self._run_name, version, resume_step=step),
                                 TensorBoardLogger(str(runs_dir), name=self._run_name, version=version,
                                                   default_hp_metric=False, **tensorboard)]
+        precision, why = native_precision(config.trainer.get("precision"), config.trainer.get("accelerator", "auto"))
+        if why:  # bf16 only where the hardware computes it
+            config.trainer.precision = kwargs["precision"] = precision
+            print(f"blackmagic: {why}", file=sys.stderr)
         trainer_init = self._get(self.config_init, "trainer", default={})
         kwargs["callbacks"] = [*(trainer_init.get("callbacks") or []), ResumableRandomState()]
         if not _has_checkpoint_io(trainer_init.get("plugins")):
