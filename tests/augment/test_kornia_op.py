@@ -134,3 +134,15 @@ augment:
                   | pipe.last_params["2.kornia"]["active"])
     assert untouched.any() and torch.equal(out[untouched], images[untouched].float() / 255)
     assert not torch.equal(out[~untouched], images[~untouched].float() / 255)
+
+
+def test_a_colour_only_transform_takes_grey_images_as_three_equal_channels():
+    grey = torch.rand(4, 1, 32, 32)
+    args = {"jpeg_quality": [10.0, 10.0]}
+    out = kornia({"transform": "RandomJPEG", "args": args}, seed=0)(grey)
+    expected = K.RandomJPEG(jpeg_quality=(10.0, 10.0), p=1.0)(grey.expand(-1, 3, -1, -1)).mean(1, keepdim=True)
+    assert out.shape == grey.shape
+    assert torch.allclose(out, expected, atol=1e-6)
+    assert (out - grey).abs().mean() > 0.005, "quality 10 changes the image"
+    blur = kornia({"transform": "RandomBoxBlur", "args": {"kernel_size": [3, 3]}}, seed=0)
+    assert blur.ops[0].colour_only is False and blur(grey).shape == grey.shape

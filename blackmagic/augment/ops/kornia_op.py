@@ -67,6 +67,8 @@ class Kornia(Op):
 
     An unknown class (close names are listed), an argument the class does not take, a missing one, values Kornia
     refuses, 3D, mixing and resizing classes fail when the pipeline is built. The DALI backend refuses the op.
+    A transform Kornia runs on colour images only (``RandomJPEG``, ``RandomHue``, ...) takes a grey image as three
+    equal channels and gives back their mean.
 
     Kornia draws from torch's global generator, on the CPU (its default). Here each call draws inside
     ``torch.random.fork_rng`` with the CPU generator seeded from a hash of the pipeline's generator state (read
@@ -114,6 +116,7 @@ class Kornia(Op):
                 self.kornia = cls(**kwargs, **({"p": 1.0} if "p" in takes else {}))
                 small, large = (self.kornia.forward_parameters((n, *PROBE)) for n in (2, 3))
                 out = self.kornia(torch.rand(2, *PROBE), params=small)
+                self.colour_only = not _takes_grey(self.kornia)
         except Exception as e:  # Kornia raises TypeError, ValueError, ImportError, ... for bad arguments
             raise self.error("args", f"Kornia's {name}({_call(kwargs)}) failed: {type(e).__name__}: {e}") from None
         if out.shape != (2, *PROBE):
@@ -159,19 +162,23 @@ class Kornia(Op):
         if self.cfg["p"] == 0:
             return x
         draw = p["kornia"]
+        grey = x.shape[1] == 1 and self.colour_only
+        image = x.expand(-1, 3, -1, -1) if grey else x  # (B, 3, H, W) for a transform that takes colour only
         state = g.get_state().numpy().tobytes()  # a CPU copy of the generator's state, on any device: no sync
         with torch.random.fork_rng(devices=[]):
             if draw.params is None:
                 torch.default_generator.manual_seed(_seed(state, self.key))
-                shape = (draw.batch, *x.shape[1:])
+                shape = (draw.batch, *image.shape[1:])
                 draw.fill(self.kornia.forward_parameters(shape), shape)
             torch.default_generator.manual_seed(_seed(state, self.key, draw.rows.start))  # draws while applying
-            params = draw.for_tile(x, self.per_sample, self.cfg["transform"])
+            params = draw.for_tile(image, self.per_sample, self.cfg["transform"])
             try:
-                y = self.kornia(x, params=params)
+                y = self.kornia(image, params=params)
             except Exception as e:
                 raise ValueError(f"augment: op 'kornia' ({self.cfg['transform']}) failed on a batch of shape "
                                  f"{tuple(x.shape)}: {type(e).__name__}: {e}") from e
+        if grey:
+            y = y.mean(1, keepdim=True)
         if y.shape != x.shape:
             raise ValueError(f"augment: op 'kornia': {self.cfg['transform']} turned images of shape {tuple(x.shape)} "
                              f"into {tuple(y.shape)}; an op here keeps the image size")
@@ -233,6 +240,15 @@ def _seed(state: bytes, *salt) -> int:
     h = hashlib.blake2b(state, digest_size=8)
     h.update(repr(salt).encode())
     return int.from_bytes(h.digest(), "little") >> 1
+
+
+def _takes_grey(transform) -> bool:
+    """Whether a Kornia transform runs on one-channel images (some take colour images only)."""
+    shape = (2, 1, *PROBE[1:])
+    try:
+        return transform(torch.rand(shape), params=transform.forward_parameters(shape)).shape == shape
+    except Exception:  # Kornia's ShapeError, or a colour conversion's ValueError
+        return False
 
 
 def _rows_of(v) -> int | None:
