@@ -1,9 +1,13 @@
 """Suites: the shipped defaults, flattening into cells, errors that name what is wrong, and suites as the
 datamodule's shifted test sets."""
+from pathlib import Path
+
 import pytest
 import torch
+import yaml
 
 from blackmagic.augment import SpecError
+from blackmagic.augment.pipeline import build
 from blackmagic.augment.suite import builtin_suites, default_suite, load_suite, read_suite
 
 from ..datamodules.test_base import stub_trainer
@@ -184,3 +188,34 @@ def test_datamodule_names_the_bad_cell_and_refuses_a_suite_of_the_other_kind():
         ToneDataModule(test_shifts="images")
     with pytest.raises(SpecError, match="IndexedDataModule.test_shifts: suite: corruption 'noise': expected one spec"):
         IndexedDataModule(test_shifts={"noise": 0.1})
+
+
+def recipe_ops(spec):
+    """Every op name in a recipe's augment spec (some_of / one_of children included), Kornia transforms by
+    their class name."""
+    for item in spec:
+        (name, value), = item.items()
+        if name in ("one_of", "some_of"):
+            yield from recipe_ops(value["ops"] if isinstance(value, dict) else value)
+        else:
+            yield value["transform"] if name == "kornia" else name
+
+
+def test_the_held_out_image_suite_is_graded_and_unseen_by_the_image_recipes():
+    suite = load_suite("images_held_out")
+    assert suite.validate() == "image" and len(suite.corruptions) >= 10
+    assert all(c.severity in (1, 2, 3) for c in suite.cells) and len(suite.cells) == 3 * len(suite.corruptions)
+    assert all(p.get("p") == 1 for c in suite.cells for _, p in leaves(c.spec))
+    transforms = {p["transform"] for c in suite.cells for name, p in leaves(c.spec) if name == "kornia"}
+    assert {name for c in suite.cells for name, _ in leaves(c.spec)} == {"kornia"}
+    for recipe in sorted(Path(__file__).parents[2].glob("recipes/**/*.yaml")):
+        augment = (yaml.safe_load(recipe.read_text()).get("data") or {}).get("init_args", {}).get("augment") or []
+        assert not transforms & set(recipe_ops(augment)), f"{recipe.name} trains on a held-out corruption"
+    # every corruption hurts a batch of grey garments-like images more at each severity (mean |change|)
+    g = torch.Generator().manual_seed(0)
+    images = torch.nn.functional.avg_pool2d(torch.rand(32, 1, 28, 28, generator=g), 3, 1, 1)
+    images[..., :, :4] = images[..., :, -4:] = 0  # a dark border, as Fashion-MNIST has
+    for corruption in suite.corruptions:
+        change = [float((build(c.spec, seed=0)(images.clone()) - images).abs().mean())
+                  for c in suite.cells if c.corruption == corruption]
+        assert change[0] > 1e-3 and change == sorted(change), f"{corruption}: {change}"
