@@ -14,7 +14,6 @@ name (``ClassifierModule``).
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +26,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..models.classifier import label_map
+from .speakers import SPEECH_COMMANDS, SpeakerPattern
 
-SPEECH_COMMANDS = r"^(?P<speaker>.+?)_nohash_"  # Speech Commands: SPEAKER_nohash_N.wav
 SHOWN_SPEAKERS = 30  # more speakers than this: the terminal shows the lowest ones (the CSV has all)
 
 
@@ -49,16 +48,16 @@ class AccuracyReport(L.Callback):
     """Collect the clean test set's predictions and report them per class and per speaker.
 
     Args:
-        speaker_pattern: a regular expression searched in each test file's name without its suffix; the speaker
-            is its group ``speaker``, else its first group, else the whole match. ``stem``: each file's whole name
-            is its speaker. Files that do not match have none (no speaker table if none match). Default: Speech
-            Commands' ``SPEAKER_nohash_N`` (the synthesised keyword sets name files ``ENGINE-VOICE_nohash_N``).
+        speaker_pattern: how a test file's name gives its speaker (``speakers.SpeakerPattern``): a regular
+            expression (its group ``speaker``, else its first group, else the whole match) or ``stem``. Files that
+            do not match have none (no speaker table if none match). Default: Speech Commands'
+            ``SPEAKER_nohash_N`` (the synthesised keyword sets name files ``ENGINE-VOICE_nohash_N``).
         folder: the run folder's subfolder for the files (nothing is written without a logger).
         show: print the tables.
     """
 
     def __init__(self, speaker_pattern: str = SPEECH_COMMANDS, folder: str = "test_report", show: bool = True):
-        self.pattern = None if speaker_pattern == "stem" else re.compile(speaker_pattern)
+        self.pattern = SpeakerPattern(speaker_pattern)
         self.folder, self.show = folder, show
         self.written: list[Path] = []
         self._preds: list[torch.Tensor] = []
@@ -97,17 +96,10 @@ class AccuracyReport(L.Callback):
     # ---- reporting ------------------------------------------------------------------------------------
     def speakers(self, files: list[Path]) -> list[str | None] | None:
         """The speaker of each file, or ``None`` if no file name carries one."""
-        found = [self.speaker(Path(f).stem) for f in files]
-        return found if any(s is not None for s in found) else None
+        return self.pattern.speakers(files)
 
     def speaker(self, stem: str) -> str | None:
-        if self.pattern is None:
-            return stem
-        m = self.pattern.search(stem)
-        if m is None:
-            return None
-        groups = m.groupdict()
-        return groups.get("speaker") or (m.group(1) if m.groups() else m.group(0))
+        return self.pattern.speaker(stem)
 
     def report(self, names: list[str], preds: np.ndarray, labels: np.ndarray, speakers: list[str | None] | None,
                folder: Path | None) -> None:
