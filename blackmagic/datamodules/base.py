@@ -164,9 +164,14 @@ class AugmentedDataModule(L.LightningDataModule):
         return self._eval_loader("val")
 
     def test_dataloader(self):
-        for pipe in self.shift_pipelines.values():  # the same shifted test set on every run
-            pipe.reset()
+        self.rewind_test_shifts()
         return [self._eval_loader("test") for _ in self.test_names]
+
+    def rewind_test_shifts(self) -> None:
+        """Back to the start of every shifted test set's fixed random draws: the same shifted test set on every
+        run, and on a second pass over it (``harness.AdaptBatchNorm``)."""
+        for pipe in self.shift_pipelines.values():
+            pipe.reset()
 
     def predict_dataloader(self):
         return self._eval_loader("test")
