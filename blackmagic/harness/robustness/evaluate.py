@@ -14,6 +14,7 @@ from jsonargparse import Namespace
 
 from ...augment import SpecError
 from ...augment.suite import default_suite, read_suite
+from ..adapt_bn import AdaptBatchNorm
 from ..checkpoint_io import read_checkpoint
 from ..cli import BlackmagicCLI
 from .heatmap import save_heatmap
@@ -54,7 +55,8 @@ def robustness(recipe: str | Path, checkpoints: Sequence[str | Path], suite: Any
         earlier: rows of earlier reports (``results.read_csv``) to put beside these in the CSV and the heatmap.
 
     Returns:
-        The table: per checkpoint, the clean row (``corruption='clean'``, severity 0) and one row per cell.
+        The table: per checkpoint, the clean row (``corruption='clean'``, severity 0) and one row per cell. A
+        checkpoint tested with ``AdaptBatchNorm`` among the trainer's callbacks is labelled ``PATH [AdaptBatchNorm]``.
 
     Raises:
         FileNotFoundError: a checkpoint does not exist (the message names it).
@@ -83,11 +85,17 @@ def robustness(recipe: str | Path, checkpoints: Sequence[str | Path], suite: Any
         raise found from None
     trainer, model, data = cli.trainer, cli.model, cli.datamodule
     rows: list[Row] = list(earlier)
+    mark = _adapted(trainer)
+    given = {r.checkpoint for r in earlier}
+    again = [f"{p}{mark}" for p in paths if f"{p}{mark}" in given]
+    if again:
+        raise ValueError(f"robustness: an earlier report already holds {', '.join(again)}; its rows and these "
+                         "would be one checkpoint's")
     recipe_model = _flat(cli.config.model.as_dict())
     for path in paths:
         _same_model(path, recipe, recipe_model)
         results = trainer.test(model, datamodule=data, ckpt_path=path, weights_only=False, verbose=False)
-        found = rows_of(path, {k: v for r in results for k, v in r.items()}, data.test_suite)
+        found = rows_of(f"{path}{mark}", {k: v for r in results for k, v in r.items()}, data.test_suite)
         if len(found) != 1 + len(data.test_suite.cells):
             raise RuntimeError(f"robustness: testing {path} logged {len(found)} of the "
                                f"{1 + len(data.test_suite.cells)} test sets; is limit_test_batches 0?")
@@ -140,6 +148,15 @@ def _same_model(path: str, recipe: str | Path, recipe_model: dict[str, Any]) -> 
         raise ValueError(f"robustness: {path} was trained with other model settings than {recipe}: "
                          f"{'; '.join(differ)}. Test it with the recipe it was trained with (its run folder's "
                          "config.yaml) and put the reports side by side with --with-report")
+
+
+def _adapted(trainer) -> str:
+    """What a checkpoint's label adds when the test adapts BatchNorm (``AdaptBatchNorm``): `` [AdaptBatchNorm]``
+    or `` [AdaptBatchNorm per speaker]``, so that a report beside the plain one tells them apart."""
+    found = [c for c in trainer.callbacks if isinstance(c, AdaptBatchNorm)]
+    if not found:
+        return ""
+    return " [AdaptBatchNorm per speaker]" if found[0].per_speaker else " [AdaptBatchNorm]"
 
 
 def _spec_error(error: BaseException | None) -> SpecError | None:
