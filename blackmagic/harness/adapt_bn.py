@@ -123,13 +123,16 @@ class AdaptBatchNorm(L.Callback):
                              f"{len(ids)} test_files; per_speaker needs every test file, in order (no "
                              "limit_test_batches)")
         size = getattr(trainer.datamodule, "eval_batch_size", None) or 64
-        whole = measure(trainer, pl_module, self._layers, chunks(x, size))
+        whole: Stats | None = None  # the whole set's, measured only where a speaker needs them
         rows = []
         for g in range(int(ids.max()) + 1):
             mine = x[ids == g]
-            alone = len(mine) < 2 or g == self._nobody
-            found = None if alone else measure(trainer, pl_module, self._layers, chunks(mine, size))
-            rows.append(self._mixed(found or whole))
+            if len(mine) > 1 and g != self._nobody:
+                rows.append(self._mixed(measure(trainer, pl_module, self._layers, chunks(mine, size))))
+                continue
+            if whole is None:
+                whole = self._mixed(measure(trainer, pl_module, self._layers, chunks(x, size)))
+            rows.append(whole)
         return [tuple(torch.stack(parts) for parts in zip(*layer)) for layer in zip(*rows)]
 
     def _mixed(self, stats: Stats) -> Stats:
@@ -157,7 +160,7 @@ class AdaptBatchNorm(L.Callback):
     def _per_sample(self, layer: int):
         def hook(module: nn.modules.batchnorm._BatchNorm, inputs, output):
             speakers = self._batch_speakers
-            if speakers is None or self._current is None:
+            if speakers is None:
                 return None
             x = inputs[0]
             if len(x) != len(speakers):
@@ -205,15 +208,19 @@ def chunks(x: torch.Tensor, size: int) -> list[torch.Tensor]:
 
 def _inputs(trainer: L.Trainer, pl_module: L.LightningModule, index: int, loader, limit: int | None, title: str):
     """A test loader's inputs as the test step gets them (on the device, shifted), at most ``limit`` batches."""
+    from rich.progress import Progress
+
     seen = 0
-    with _progress(trainer, title) as advance:
+    shown = trainer.is_global_zero and trainer.progress_bar_callback is not None
+    with Progress(transient=True, disable=not shown) as bar:
+        task = bar.add_task(title, total=None)
         for batch in loader:  # to the end, not broken off: a DALI loader would go on from there
             if limit is not None and seen >= limit:
                 continue
             seen += 1
             batch = pl_module._on_before_batch_transfer(batch, dataloader_idx=index)
             yield trainer.strategy.batch_to_device(batch, dataloader_idx=index)[0]
-            advance()
+            bar.advance(task)
 
 
 def batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -241,25 +248,3 @@ def _limit(trainer: L.Trainer, index: int, max_batches: int | None) -> int | Non
     if max_batches is not None:
         n = max_batches if n is None else min(n, max_batches)
     return n
-
-
-class _progress:
-    """A transient progress line on the main process where the trainer shows progress; a no-op elsewhere."""
-
-    def __init__(self, trainer: L.Trainer, title: str):
-        self.show = trainer.is_global_zero and trainer.progress_bar_callback is not None
-        self.title, self.bar = title, None
-
-    def __enter__(self):
-        if not self.show:
-            return lambda: None
-        from rich.progress import Progress
-
-        self.bar = Progress(transient=True)
-        self.bar.start()
-        task = self.bar.add_task(self.title, total=None)
-        return lambda: self.bar.advance(task)
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.stop()

@@ -52,11 +52,11 @@ def first_norm(module) -> nn.BatchNorm2d:
     return next(m for m in module.modules() if isinstance(m, nn.BatchNorm2d))
 
 
-def build(tmp_path, *callbacks, feed: str = "torch"):
-    recipe = write_recipe(tmp_path, "tests.harness.test_adapt_bn.FedPatterns")
+def build(tmp_path, *callbacks, feed: str = "torch", data: str = "FedPatterns", batch: int = 8):
+    recipe = write_recipe(tmp_path, f"tests.harness.test_adapt_bn.{data}")
     args = ["-c", str(recipe), "--model.init_args.net", "tests.harness.test_adapt_bn.NormedNet",
-            "--data.init_args.test_shifts", SUITE, "--data.init_args.eval_batch_size", "8", "--trainer.logger=false",
-            "--data.init_args.feed", feed]
+            "--data.init_args.test_shifts", SUITE, "--data.init_args.eval_batch_size", str(batch),
+            "--trainer.logger=false", "--data.init_args.feed", feed]
     cli = BlackmagicCLI(args=args, run=False, save_config_callback=None)
     trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
                         enable_model_summary=False, callbacks=list(callbacks))
@@ -212,13 +212,7 @@ class NormedOutputs(L.Callback):
 
 
 def speaker_build(tmp_path, *callbacks):
-    recipe = write_recipe(tmp_path, "tests.harness.test_adapt_bn.SpeakerPatterns")
-    args = ["-c", str(recipe), "--model.init_args.net", "tests.harness.test_adapt_bn.NormedNet",
-            "--data.init_args.test_shifts", SUITE, "--data.init_args.eval_batch_size", "15", "--trainer.logger=false"]
-    cli = BlackmagicCLI(args=args, run=False, save_config_callback=None)
-    trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
-                        enable_model_summary=False, callbacks=list(callbacks))
-    return trainer, cli.model, cli.datamodule
+    return build(tmp_path, *callbacks, data="SpeakerPatterns", batch=15)
 
 
 @pytest.mark.parametrize("per_speaker", [True, False])
